@@ -1,0 +1,48 @@
+# Compiler flags shared by every lpq target, exposed through the interface target lpq_flags.
+add_library(lpq_flags INTERFACE)
+target_compile_options(lpq_flags INTERFACE -Wall -Wextra -Wshadow -Wpointer-arith
+  -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter)
+target_compile_definitions(lpq_flags INTERFACE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE
+  LPQ_VERSION="${PROJECT_VERSION}")
+if(LPQ_WERROR)
+  target_compile_options(lpq_flags INTERFACE -Werror)
+endif()
+if(LPQ_NATIVE)
+  target_compile_options(lpq_flags INTERFACE -march=native)
+  target_compile_definitions(lpq_flags INTERFACE LPQ_BUILD_NATIVE=1)
+else()
+  # Portable: baseline x86-64; SIMD paths are compiled per function with target attributes
+  # and picked at run time from CPU features.
+  target_compile_definitions(lpq_flags INTERFACE LPQ_BUILD_NATIVE=0)
+endif()
+if(LPQ_SANITIZE)
+  target_compile_options(lpq_flags INTERFACE -fsanitize=address,undefined
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+  target_link_options(lpq_flags INTERFACE -fsanitize=address,undefined)
+endif()
+set(CMAKE_C_FLAGS_RELEASE "-O2 -g -DNDEBUG" CACHE STRING "" FORCE)
+
+# The commit lpq was built from, recorded in every result file.
+execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+  OUTPUT_VARIABLE LPQ_GIT_COMMIT OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT LPQ_GIT_COMMIT)
+  set(LPQ_GIT_COMMIT "unknown")
+endif()
+target_compile_definitions(lpq_flags INTERFACE LPQ_GIT_COMMIT="${LPQ_GIT_COMMIT}")
+
+# lpq_module(NAME DIR): one static library per code folder; sources are the folder's *.c
+# (recursively), so adding a file to a module touches only that folder.
+function(lpq_module name)
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.c)
+  list(FILTER srcs EXCLUDE REGEX "/(tools|cli)/")
+  if(srcs)
+    add_library(${name} STATIC ${srcs})
+    target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${name} PUBLIC lpq_flags ${ARGN})
+  else()
+    # A folder with no code yet still gets its target, so dependents can name it.
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${name} INTERFACE lpq_flags ${ARGN})
+  endif()
+endfunction()
