@@ -1,16 +1,46 @@
 /*
- * lpq-eval — the harness: runs evaluation suites over models and runtimes.
+ * lpq-eval — the harness: runs evaluation suites over models and runtimes. This file only
+ * dispatches to the subcommands in cmd-*.c.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "quant/common.h"
+#include "harness/tools/cmds.h"
+
+struct cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct cmd cmds[] = {
+    { "env", lpq_cmd_env, "env [--json]           the environment fingerprint recorded in results" },
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: lpq-eval <command> [args]   (lpq-eval <command> --help for details)\n"
+               "commands:\n");
+    for (size_t i = 0; i < LPQ_ARRAY_SIZE(cmds); i++) fprintf(f, "  %s\n", cmds[i].help);
+}
 
 int main(int argc, char **argv) {
-    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
         printf("lpq-eval %s (%s)\n", lpq_version(), lpq_commit());
         return 0;
     }
-    fprintf(stderr, "usage: lpq-eval --version\n");
+    for (size_t i = 0; i < LPQ_ARRAY_SIZE(cmds); i++) {
+        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "lpq-eval: unknown command '%s'\n", argv[1]);
+    usage(stderr);
     return 2;
 }
