@@ -57,7 +57,9 @@ enum lpq_type {
 typedef void (*lpq_to_float_fn)(const void *src, float *dst, int64_t n);
 /* Quantize n values (n a multiple of blck_size) into dst blocks. `imp` is an optional
  * per-value importance (n floats, NULL = plain). Returns false when the input holds a
- * NaN or Inf (dst contents then unspecified). */
+ * NaN or Inf (dst contents then unspecified). This holds for every type, F32/F16/BF16
+ * included: a non-finite weight is refused, never stored. The reference quantizers are
+ * deterministic and thread-safe (no state). All-zero blocks give d = 0 and exact zeros. */
 typedef bool (*lpq_from_float_fn)(const float *src, void *dst, int64_t n, const float *imp);
 
 struct lpq_type_traits {
@@ -80,6 +82,18 @@ bool lpq_type_from_name(const char *name, enum lpq_type *out);
 size_t lpq_type_row_size(uint32_t id, int64_t ne0);
 /* Bits per weight of a type (8 * type_size / blck_size). */
 double lpq_type_bpw(uint32_t id);
+
+/* LPQ_STATUS_OK when `id` has codecs; otherwise LPQ_STATUS_UNSUPPORTED ("unsupported type
+ * IQ2_XXS (id 16)") for a recognised type or LPQ_STATUS_BAD_ARG for an unknown id, with the
+ * message in `err` (may be NULL). */
+enum lpq_status lpq_type_require(uint32_t id, struct lpq_err *err);
+/* Checked wrappers around the trait codecs: LPQ_STATUS_OK, the lpq_type_require errors,
+ * LPQ_STATUS_BAD_ARG when n is not a multiple of the block size, and (from_float only)
+ * LPQ_STATUS_RANGE when the input holds a NaN or Inf. */
+enum lpq_status lpq_type_row_to_float(uint32_t id, const void *src, float *dst, int64_t n,
+                                      struct lpq_err *err);
+enum lpq_status lpq_type_row_from_float(uint32_t id, const float *src, void *dst, int64_t n,
+                                        const float *imp, struct lpq_err *err);
 
 /* Scalar conversions used everywhere (exact IEEE semantics, subnormals kept). */
 float    lpq_fp16_to_fp32(uint16_t h);
