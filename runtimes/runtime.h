@@ -78,11 +78,22 @@ struct lpq_rt_gen_params {
 };
 struct lpq_rt_gen_params lpq_rt_gen_params_default(void);
 
+/* Why generation ended (lpq_rt_gen_result.stop_reason). */
+enum lpq_rt_stop {
+    LPQ_RT_STOP_N_PREDICT = 0,      /* n_predict tokens (or the `out` capacity) reached */
+    LPQ_RT_STOP_EOG = 1,            /* end-of-generation token sampled (not stored in out) */
+    LPQ_RT_STOP_STRING = 2,         /* a stop string completed; the completing token is in out */
+    LPQ_RT_STOP_CALLBACK = 3,       /* the callback returned false; that token is in out */
+    LPQ_RT_STOP_CTX_FULL = 4,       /* the KV cache reached n_ctx */
+};
+
 struct lpq_rt_gen_result {
     int32_t n_prompt;               /* prompt tokens evaluated (after KV reuse) */
     int32_t n_gen;                  /* tokens generated */
     uint64_t t_start_ns, t_first_ns, t_end_ns;   /* monotonic: request start, first token, end */
-    int stop_reason;                /* 0 n_predict, 1 eog, 2 stop string, 3 callback */
+    int stop_reason;                /* enum lpq_rt_stop */
+    int32_t n_decode;               /* single-token evals after the first token (decode speed
+                                     * = n_decode / (t_end_ns - t_first_ns)) */
 };
 
 struct lpq_rt_mem {
@@ -98,6 +109,13 @@ struct lpq_rt_model;                /* adapter-private; first member is `struct 
 struct lpq_rt_model_base {
     const struct lpq_rt_reg *reg;
     struct lpq_err err;
+    /* Owned by the wrappers in runtime.c (set after `load` returns; adapters leave them
+     * alone): the token ids in the KV cache as seen through lpq_rt_eval / lpq_rt_kv_trim,
+     * so lpq_rt_generate can reuse a shared prompt prefix. */
+    int32_t *kv_ids;                /* kv_ids_cap entries */
+    int64_t kv_ids_n;               /* tokens; -1 = unknown (the cache was changed elsewhere) */
+    int64_t kv_ids_cap;             /* tokens (= n_ctx) */
+    int64_t n_batch;                /* tokens per eval call used by the generic generate loop */
 };
 
 /*
@@ -194,6 +212,8 @@ void lpq_rng_seed(struct lpq_rng *r, uint64_t seed);
 double lpq_rng_uniform(struct lpq_rng *r);          /* [0, 1) */
 int32_t lpq_rt_sample(const struct lpq_rt_sampler *s, float *logits, int32_t n_vocab,
                       const int32_t *history, int64_t n_history, struct lpq_rng *rng, void *work);
+/* Bytes of `work` lpq_rt_sample needs for n_vocab. */
+size_t lpq_rt_sample_work_size(int32_t n_vocab);
 
 uint64_t lpq_time_ns(void);                         /* CLOCK_MONOTONIC */
 
