@@ -22,6 +22,11 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
+/* The block structs below are read in place (f16 fields as uint16_t, Q8_K's d as float). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "lpq's codecs read GGUF blocks in place and need a little-endian host"
+#endif
+
 #define LPQ__QK32 32     /* weights per block of the legacy types and IQ4_NL */
 #define LPQ__QK_K 256    /* weights per super-block of the K types and IQ4_XS */
 
@@ -104,6 +109,14 @@ static inline uint16_t lpq__f32_to_f16(float f) {
     return (uint16_t)(sign | r);
 }
 
+/* For block scales: like lpq__f32_to_f16 but saturating at ±65504 instead of Inf, so a
+ * block of huge weights still dequantizes to finite (clipped) values. */
+static inline uint16_t lpq__f32_to_f16_sat(float f) {
+    uint16_t h = lpq__f32_to_f16(f);
+    if ((h & 0x7fffu) == 0x7c00u) h = (uint16_t)((h & 0x8000u) | 0x7bffu);
+    return h;
+}
+
 static inline float lpq__bf16_to_f32(uint16_t h) { return lpq__bits_f32((uint32_t)h << 16); }
 
 static inline uint16_t lpq__f32_to_bf16(float f) {
@@ -120,6 +133,15 @@ static inline int lpq__round(float v) {
     uint32_t u;
     memcpy(&u, &t, 4);
     return (int)(u & 0x007fffffu) - 0x00400000;
+}
+
+/* roundf() semantics (ties away from zero) without the call; |v| < 2^23. */
+static inline int lpq__round_away(float v) {
+    int i = (int)v;                    /* truncates */
+    float frac = v - (float)i;         /* exact */
+    if (frac >= 0.5f) i++;
+    else if (frac <= -0.5f) i--;
+    return i;
 }
 
 static inline int lpq__clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
@@ -142,21 +164,25 @@ static inline bool lpq__all_finite(const float *x, int64_t n) {
     return bad == 0;
 }
 
-/* ---- shared search helpers (codecs-k.c) -------------------------------------------------- */
-/*
- * Best scale s for x[0..n) on the integer grid [qmin, qmax] (symmetric types): tries a fan
- * of candidate scales around amax/qmax, fits s by weighted least squares for each grid
- * assignment and keeps the lowest weighted squared error. w may be NULL (all ones).
- * Returns s (may be negative: the largest magnitude then maps to qmin) and writes q.
- */
-float lpq__fit_sym(int n, const float *x, const float *w, int qmin, int qmax, int8_t *q);
-/*
- * Best (s >= 0, m >= 0) for x ≈ s*q - m, q in [0, qmax] (asymmetric types), same method.
- * Writes *m_out and q; returns s.
- */
-float lpq__fit_asym(int n, const float *x, const float *w, int qmax, uint8_t *q, float *m_out);
-/* Best scale for the IQ4 non-linear grid (s * lpq__iq4_levels[q]); writes q. */
-float lpq__fit_iq4(int n, const float *x, const float *w, uint8_t *q);
+/* f16 neighbours tried for a block scale: in the subnormal range (small weights, e.g. Q6_K's
+ * d ≈ 3e-6 for weights ~0.02) the rounded scale is coarse and a neighbour with other integer
+ * sub-scales often fits better. Writes the candidate bit patterns around h (same sign,
+ * finite; never 0 when `nonzero`, so tiny weights get the smallest subnormal rather than 0;
+ * only h itself when !nonzero) and returns their count (<= 2*LPQ__SCALE_NEIGHBOURS + 1). */
+#define LPQ__SCALE_NEIGHBOURS 2
+static inline int lpq__scale_candidates(uint16_t h, bool nonzero, uint16_t *out) {
+    int n = 0;
+    const int mag = h & 0x7fff, sign = h & 0x8000;
+    for (int k = -LPQ__SCALE_NEIGHBOURS; k <= LPQ__SCALE_NEIGHBOURS; k++) {
+        int v = mag + k;
+        if (v > 0x7bff || v < 0 || (v == 0 && nonzero)) continue;
+        out[n++] = (uint16_t)(sign | v);
+        if (!nonzero) break;   /* all-zero block: d = 0 only */
+    }
+    return n;
+}
+
+/* ---- IQ4 grid lookup ---------------------------------------------------------------------- */
 /* Index of the IQ4 level nearest to v (v already divided by the scale). */
 static inline int lpq__iq4_nearest(float v) {
     /* levels ascending; boundaries are the midpoints */

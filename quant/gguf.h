@@ -14,6 +14,12 @@
  * arithmetic, so a hostile header fails before anything large is allocated. Every
  * refusal is LPQ_STATUS_BAD_FILE with a one-line message naming the byte offset and the
  * key or tensor concerned.
+ *
+ * Messages read "<path>: offset <n>: [kv|tensor '<name>': ]<what>" ("<memory>" for buffers).
+ * Also refused: arrays of arrays (ggml refuses them too), keys and tensor names holding a
+ * NUL byte (they are C strings in this API), dims <= 0, n_dims > 4 (0 is a scalar, as in
+ * ggml), unknown type ids, ne[0] not a multiple of the block size, misaligned, overlapping
+ * or out-of-file tensor data. Values inside the buffer are not aligned: memcpy them.
  */
 #ifndef LPQ_GGUF_H
 #define LPQ_GGUF_H
@@ -130,9 +136,12 @@ enum lpq_status lpq_gguf_get_arr_str(struct lpq_gguf *g, const char *key, uint64
 /* Count of a string array (TYPE_MISMATCH when not an array of strings). */
 enum lpq_status lpq_gguf_get_arr_str_n(struct lpq_gguf *g, const char *key, uint64_t *n);
 
-/* Index-based raw access (for dumping every key): scalar value pointer inside the mapping. */
+/* Index-based raw access (for dumping every key): scalar value pointer inside the mapping.
+ * For a string kv: its NUL-terminated copy; for an array of a fixed-size type: the first
+ * element inside the mapping; for an array of strings: NULL (use lpq_gguf_kv_str). */
 const void *lpq_gguf_kv_data(const struct lpq_gguf *g, int64_t i);
-/* Index-based string (scalar string kv, or element j of a string array). */
+/* Index-based string (scalar string kv, or element j of a string array); NULL when kv i
+ * is not a string or j is out of range. */
 const char *lpq_gguf_kv_str(const struct lpq_gguf *g, int64_t i, uint64_t j, size_t *len);
 
 /* ---- tensors ------------------------------------------------------------------------- */

@@ -53,13 +53,20 @@ enum lpq_type {
     LPQ_TYPE_COUNT   = 40,
 };
 
-/* Dequantize n values (n a multiple of blck_size) from src blocks into dst. */
+/* Dequantize n values (n a multiple of blck_size) from src blocks into dst. Blocks are read
+ * in place: src needs 2-byte alignment (4 for F32 and Q8_K), which GGUF tensor data and
+ * whole rows inside it always have. */
 typedef void (*lpq_to_float_fn)(const void *src, float *dst, int64_t n);
 /* Quantize n values (n a multiple of blck_size) into dst blocks. `imp` is an optional
  * per-value importance (n floats, NULL = plain). Returns false when the input holds a
  * NaN or Inf (dst contents then unspecified). This holds for every type, F32/F16/BF16
  * included: a non-finite weight is refused, never stored. The reference quantizers are
- * deterministic and thread-safe (no state). All-zero blocks give d = 0 and exact zeros. */
+ * deterministic and thread-safe (no state). All-zero blocks give d = 0 and exact zeros.
+ * The K and IQ4 quantizers weight their squared error by `imp` (entries should be > 0: a
+ * sub-block whose importances are all 0 may come out as zeros); the float and 32-block
+ * legacy ones (plain round-to-nearest) ignore it. Q8_0/Q8_1/Q8_K round exactly like
+ * llama.cpp's reference quantizers (they double as matmul activation formats), except
+ * Q8_0/Q8_1 blocks whose f16 scale is subnormal. dst has the alignment needs of src above. */
 typedef bool (*lpq_from_float_fn)(const float *src, void *dst, int64_t n, const float *imp);
 
 struct lpq_type_traits {

@@ -198,14 +198,26 @@ enum lpq_status lpq_rt_eval(struct lpq_rt_model *m, const int32_t *tokens, int64
                             const bool *want, float *logits);
 int64_t lpq_rt_kv_len(const struct lpq_rt_model *m);
 enum lpq_status lpq_rt_kv_trim(struct lpq_rt_model *m, int64_t n_keep);
+/* Generates after `prompt` (n_prompt >= 1; start with BOS to generate from nothing) into
+ * out[0..cap) (out may be NULL: tokens only reach the callback). The adapter's `generate` if it
+ * has one, else the generic loop: the KV cache is trimmed to the longest prefix it shares with
+ * the prompt (ids tracked through lpq_rt_eval/kv_trim), the rest is evaluated in n_batch
+ * chunks, then sample → callback → stop strings (matched on the detokenized text, across
+ * pieces) → eval, until n_predict (< 0: no limit), cap, EOG, a stop string or a full context.
+ * Returns OK, BAD_ARG (empty prompt), RANGE (prompt longer than the context), NO_MEMORY, or
+ * the adapter's eval error (message on the model). `res` (may be NULL) is filled on failure
+ * too, with what was done before it. */
 enum lpq_status lpq_rt_generate(struct lpq_rt_model *m, const int32_t *prompt, int64_t n_prompt,
                                 const struct lpq_rt_gen_params *gp, int32_t *out, size_t cap,
                                 struct lpq_rt_gen_result *res);
 enum lpq_status lpq_rt_mem(const struct lpq_rt_model *m, struct lpq_rt_mem *mem);
 size_t lpq_rt_describe(const struct lpq_rt_model *m, char *buf, size_t cap);
 
-/* Sampling over one logits row (runtimes/sampling.c); `history` = previous tokens for the
- * repetition penalty. Deterministic for a given rng state. `work` is caller scratch of
+/* Sampling over one logits row (runtimes/sampling.c); `history` = previous tokens, of which
+ * the last repeat_last_n (< 0: all) get the repetition penalty. Order: penalty, then greedy
+ * argmax (temperature <= 0; ties to the lower id) or temperature → top-k → top-p → min-p →
+ * categorical draw. `logits` is modified (penalty, temperature). Deterministic for a given
+ * rng state. `work` is caller scratch of lpq_rt_sample_work_size(n_vocab) =
  * n_vocab*(sizeof(float)+sizeof(int32_t)) bytes so the token loop does not allocate. */
 struct lpq_rng { uint64_t s[4]; };
 void lpq_rng_seed(struct lpq_rng *r, uint64_t seed);

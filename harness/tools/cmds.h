@@ -6,5 +6,8 @@
 #define LPQ_EVAL_CMDS_H
 
 int lpq_cmd_env(int argc, char **argv);
+int lpq_cmd_run(int argc, char **argv);        /* cmd-run.c */
+int lpq_cmd_logits(int argc, char **argv);     /* cmd-logits.c */
+int lpq_cmd_compare(int argc, char **argv);    /* cmd-logits.c */
 
 #endif

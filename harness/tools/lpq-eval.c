@@ -16,6 +16,9 @@ struct cmd {
 
 static const struct cmd cmds[] = {
     { "env", lpq_cmd_env, "env [--json]           the environment fingerprint recorded in results" },
+    { "run", lpq_cmd_run, "run --model F -p TEXT  generate a completion; prints speed and TTFT" },
+    { "logits", lpq_cmd_logits, "logits --model F ...   write the logits of every position to a GGUF" },
+    { "compare", lpq_cmd_compare, "compare A.gguf B.gguf  NMSE / max abs / top-1 between two logits files" },
 };
 
 static void usage(FILE *f) {

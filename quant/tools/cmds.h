@@ -6,5 +6,8 @@
 #define LPQ_QUANT_CMDS_H
 
 int lpq_cmd_info(int argc, char **argv);
+int lpq_cmd_quantize(int argc, char **argv);
+int lpq_cmd_synth(int argc, char **argv);
+int lpq_cmd_convert(int argc, char **argv);
 
 #endif

@@ -16,6 +16,9 @@ struct cmd {
 
 static const struct cmd cmds[] = {
     { "info", lpq_cmd_info, "info FILE [--json]    header, metadata, tensors and totals of a GGUF file" },
+    { "quantize", lpq_cmd_quantize, "quantize IN OUT TYPE [--imatrix F] [--pure] [--tensor-type RE=T]... [--dry-run]   quantize a GGUF file" },
+    { "synth", lpq_cmd_synth, "synth --shape NAME --type T -o FILE [--seed S]   synthetic model with a real architecture's shapes" },
+    { "convert", lpq_cmd_convert, "convert IN --model-dir DIR --types T1,T2,... [--imatrix F]   fill a model folder with variants" },
 };
 
 static void usage(FILE *f) {

@@ -6,6 +6,7 @@
 #ifndef LPQ_CPU_KERNELS_IMPL_H
 #define LPQ_CPU_KERNELS_IMPL_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -122,6 +123,30 @@ static inline float lpq__bf16_to_f32(uint16_t h) {
     return f;
 }
 
+/* The Q8_0/Q8_1 activation scale as quant/'s codec stores it: f16, saturating (no Inf). */
+static inline uint16_t lpq__q8_scale_f16(float d) {
+    uint16_t h = lpq__f32_to_f16(d);
+    if ((h & 0x7fffu) == 0x7c00u) h = (uint16_t)((h & 0x8000u) | 0x7bffu);
+    return h;
+}
+
+/* Q8_0/Q8_1 block whose f16 scale is subnormal (amax < ~7.8e-3): like quant/'s codec, q is
+ * computed against the stored scale (at least the smallest subnormal), rounding half to
+ * even, so tiny activations keep their resolution. Returns Σq; *d16 and *d_eff updated. */
+static inline int lpq__q8_block_subnormal(const float *x, int8_t *qs, uint16_t *d16, float *d_eff) {
+    if (*d16 == 0) *d16 = 1;
+    float d = lpq__f16_to_f32(*d16), id = 1.0f / d;
+    int sum = 0;
+    for (int j = 0; j < 32; j++) {
+        float v = x[j] * id;
+        int q = v >= 127.0f ? 127 : (v <= -127.0f ? -127 : (int)nearbyintf(v));
+        qs[j] = (int8_t)q;
+        sum += q;
+    }
+    *d_eff = d;
+    return sum;
+}
+
 /* Q4_K / Q5_K: unpack scale and min of sub-block j (< 8) from the 12 packed bytes. */
 static inline void lpq__k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
     if (j < 4) {
@@ -131,6 +156,18 @@ static inline void lpq__k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8
         *sc = (uint8_t)((q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4));
         *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+}
+
+/* Q4_K / Q5_K: all 8 scales and mins at once (same result as lpq__k4_scale_min), by words. */
+static inline void lpq__k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t u[3], t[4];
+    memcpy(u, q, 12);
+    t[0] = u[0] & 0x3f3f3f3fu;
+    t[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    t[2] = u[1] & 0x3f3f3f3fu;
+    t[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    memcpy(sc, &t[0], 8);
+    memcpy(m, &t[2], 8);
 }
 
 /* Q3_K: the 16 6-bit scales, offset removed (-32 .. 31). */
@@ -149,11 +186,48 @@ static inline int lpq__iq4xs_scale(const struct lpq__blk_iq4_xs *b, int j) {
     return (lo | (hi << 4)) - 32;
 }
 
+/*
+ * From one column-generic kernel k_<T>(n, w, a, a_stride, out, NC) — dot of weight row w with
+ * NC activation rows a + c*a_stride into out[c], NC a literal so the compiler unrolls — build
+ * vec_dot_<T> (NC = 1) and gemm_<T>. gemm walks 16 weight rows at a time (they stay in L1)
+ * against every group of 4 activation rows (they stay in L2), so each weight byte comes from
+ * DRAM once however many columns there are.
+ */
+#define LPQ__ROW_BLOCK 16
+#define LPQ__DEFINE_ROW_KERNELS(T)                                                             \
+    static void vec_dot_##T(int64_t n, float *s, const void *w, const void *a) {               \
+        k_##T(n, w, (const uint8_t *)a, 0, s, 1);                                              \
+    }                                                                                          \
+    static void gemm_##T(int64_t n, int64_t nr, int64_t nc, float *s, int64_t s_stride,        \
+                         const void *w, size_t w_stride, const void *a, size_t a_stride) {     \
+        const uint8_t *wb = w, *ab = a;                                                        \
+        for (int64_t r0 = 0; r0 < nr; r0 += LPQ__ROW_BLOCK) {                                  \
+            int64_t r1 = r0 + LPQ__ROW_BLOCK < nr ? r0 + LPQ__ROW_BLOCK : nr;                  \
+            int64_t c = 0;                                                                     \
+            for (; c + 4 <= nc; c += 4)                                                        \
+                for (int64_t r = r0; r < r1; r++) {                                            \
+                    float t[4];                                                                \
+                    k_##T(n, wb + (size_t)r * w_stride, ab + (size_t)c * a_stride, a_stride, t, 4); \
+                    for (int j = 0; j < 4; j++) s[(c + j) * s_stride + r] = t[j];              \
+                }                                                                              \
+            for (; c < nc; c++)                                                                \
+                for (int64_t r = r0; r < r1; r++)                                              \
+                    k_##T(n, wb + (size_t)r * w_stride, ab + (size_t)c * a_stride, 0,          \
+                          &s[c * s_stride + r], 1);                                            \
+        }                                                                                      \
+    }
+
 /* Per-ISA ops tables, indexed by GGUF type id; entries with vec_dot == NULL are absent.
  * The SIMD tables hold only the types they accelerate; lpq_cpu_ops_get falls back per type. */
 const struct lpq_cpu_ops *lpq__cpu_ops_scalar(uint32_t type);
 const struct lpq_cpu_ops *lpq__cpu_ops_avx2(uint32_t type);
 const struct lpq_cpu_ops *lpq__cpu_ops_avx512(uint32_t type);
+
+/* AVX2 activation quantizers, shared with the AVX-512 table (bit-identical to scalar). */
+void lpq__quantize_q8_0_avx2(const float *x, void *y, int64_t n);
+void lpq__quantize_q8_1_avx2(const float *x, void *y, int64_t n);
+void lpq__quantize_q8_k_avx2(const float *x, void *y, int64_t n);
+void lpq__quantize_f32_avx2(const float *x, void *y, int64_t n);
 
 void lpq__vec_dot_f32_scalar(int64_t n, float *s, const float *x, const float *y);
 void lpq__vec_dot_f32_avx2(int64_t n, float *s, const float *x, const float *y);

@@ -1,0 +1,391 @@
+/*
+ * quant-search.c — the search quantizer: for every block type, choose scales (and mins) that
+ * minimise the weighted squared error Σ w_i (x_i − x̂_i)² instead of plain round-to-nearest.
+ * Block fitting (candidate scales + weighted least-squares refits) lives here; the byte
+ * packing of each block type lives in quant-search-pack.c.
+ *
+ * Search outline, per block of 16/32 values:
+ *   1. try a grid of candidate scales around max/q_max; round every value with each; refit
+ *      the scale (and min) by weighted least squares for those integers; keep the best;
+ *   2. iterate "re-round with the refitted scale, refit again" while the error drops;
+ *   3. for fp16-stored scales, re-round with the scale as it will be decoded.
+ * Super-blocks (K-quants, IQ4_XS) then quantize the sub-block scales with the same search
+ * (weighted by Σ w q² of each sub-block), re-round every value with the decoded scales, try
+ * each integer scale ±1, and finally refit the fp16 super-scales by least squares.
+ */
+#include "quant/quant-search-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+/* IQ4_NL / IQ4_XS non-linear grid (format constant, FORMATS.md). */
+const int8_t lpq__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+                                   1, 13, 25, 38, 53, 69, 89, 113 };
+
+float lpq__f16r(float x) { return lpq_fp16_to_fp32(lpq_fp32_to_fp16(x)); }
+
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* round(v) clamped to [lo, hi]; the clamp happens in float so huge v cannot overflow int. */
+static inline int qround(float v, int lo, int hi) {
+    /* Inputs are checked finite before any fit, so plain compares (minss/maxss) do. */
+    v = v < (float)lo ? (float)lo : v;
+    v = v > (float)hi ? (float)hi : v;
+    return (int)nearbyintf(v);
+}
+
+void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *sigma2, float *imp_eps) {
+    double s2 = 0, si = 0;
+    for (int64_t i = 0; i < n; i++) s2 += (double)x[i] * x[i];
+    if (imp) {
+        for (int64_t i = 0; i < n; i++) si += imp[i] > 0 ? imp[i] : 0;
+    }
+    float sg = n > 0 ? (float)(s2 / (double)n) : 0.0f;
+    /* A row of zeros still needs positive weights so every fit is well posed. */
+    *sigma2 = sg > 1e-30f ? sg : 1e-30f;
+    /* Columns the calibration never excited keep a small weight instead of none. */
+    float ie = n > 0 ? (float)(1e-5 * si / (double)n) : 0.0f;
+    *imp_eps = ie > 1e-30f ? ie : 1e-30f;
+}
+
+void lpq__weights(const float *x, const float *imp, int n, float sigma2, float imp_eps, float *w) {
+    if (imp) {
+        for (int i = 0; i < n; i++) {
+            float im = imp[i] > 0 ? imp[i] : 0.0f;
+            w[i] = (im + imp_eps) * sqrtf(sigma2 + x[i] * x[i]);
+        }
+    } else {
+        /* σ² + x²/4: close to plain MSE (what matters with no activation statistics) but
+         * leaning towards large weights; measured in docs/QUANTIZER.md against w = 1,
+         * σ + |x| and σ² + x². */
+        for (int i = 0; i < n; i++) w[i] = sigma2 + 0.25f * x[i] * x[i];
+    }
+}
+
+void lpq_quant_row_weights(const float *x, int64_t n, const float *imp, float *w) {
+    float sigma2, imp_eps;
+    lpq__row_weight_params(x, n, imp, &sigma2, &imp_eps);
+    for (int64_t i = 0; i < n; i += 4096) {
+        int m = (int)LPQ_MIN((int64_t)4096, n - i);
+        lpq__weights(x + i, imp ? imp + i : NULL, m, sigma2, imp_eps, w + i);
+    }
+}
+
+double lpq_quant_weighted_err(const float *x, const float *y, const float *w, int64_t n, double *sum_wx2) {
+    double e = 0, s = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        double d = (double)x[i] - y[i];
+        e += wi * d * d;
+        s += wi * (double)x[i] * x[i];
+    }
+    if (sum_wx2) *sum_wx2 = s;
+    return e;
+}
+
+/* ---- symmetric integer grids: x ≈ d·q, q ∈ [qmin, qmax] ---------------------------------- */
+
+float lpq__sym_err(const float *x, const float *w, int n, float d, int qmin, int qmax, int8_t *L) {
+    float e = 0;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    for (int i = 0; i < n; i++) {
+        int q = d != 0 ? qround(x[i] * id, qmin, qmax) : 0;
+        if (L) L[i] = (int8_t)q;
+        float r = x[i] - d * (float)q;
+        e += w[i] * r * r;
+    }
+    return e;
+}
+
+/* Rounds with scale d, refits d for those integers; returns the refitted d and its error. */
+static float sym_try(const float *x, const float *w, int n, float d, int qmin, int qmax,
+                     float swx2, int8_t *L, float *err) {
+    float id = 1.0f / d;
+    float sxq = 0, sqq = 0;
+    for (int i = 0; i < n; i++) {
+        int q = qround(x[i] * id, qmin, qmax);
+        L[i] = (int8_t)q;
+        sxq += w[i] * x[i] * (float)q;
+        sqq += w[i] * (float)(q * q);
+    }
+    if (!(sqq > 0)) {
+        *err = swx2;
+        return 0;
+    }
+    *err = swx2 - sxq * sxq / sqq;
+    return sxq / sqq;
+}
+
+float lpq__fit_sym(const float *x, const float *w, int n, int qmin, int qmax, int nstep,
+                   int8_t *L, float *err_out) {
+    LPQ_ASSERT(n > 0 && n <= LPQ__MAX_SUB);
+    float amax = 0, vmax = 0, swx2 = 0;
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        if (a > amax) { amax = a; vmax = x[i]; }
+        swx2 += w[i] * x[i] * x[i];
+    }
+    if (!(amax > 1e-30f)) {
+        memset(L, 0, (size_t)n);
+        if (err_out) *err_out = swx2;
+        return 0;
+    }
+    int8_t Lt[LPQ__MAX_SUB];
+    float best_err = INFINITY, best_d = 0;
+    for (int side = 0; side < 2; side++) {
+        int m = side == 0 ? -qmin : qmax;     /* magnitude of the end vmax is mapped to */
+        if (m <= 0) continue;
+        float sgn = side == 0 ? -1.0f : 1.0f;
+        for (int k = -1; k <= nstep; k++) {
+            /* k = -1 is exactly the round-to-nearest scale; then m+0.5 down to 0.6·m. */
+            float t = k < 0 ? (float)m
+                            : ((float)m + 0.5f) - (float)k * (0.4f * (float)m + 0.5f) / (float)(nstep > 0 ? nstep : 1);
+            if (t <= 0.25f) continue;
+            float d0 = vmax / (sgn * t);
+            float e;
+            float d = sym_try(x, w, n, d0, qmin, qmax, swx2, Lt, &e);
+            if (e < best_err && d != 0) {
+                best_err = e;
+                best_d = d;
+                memcpy(L, Lt, (size_t)n);
+            }
+        }
+    }
+    /* Re-round with the refitted scale while that helps. */
+    for (int it = 0; it < 3 && best_d != 0; it++) {
+        float e;
+        float d = sym_try(x, w, n, best_d, qmin, qmax, swx2, Lt, &e);
+        if (!(e < best_err * (1 - 1e-6f)) || d == 0) break;
+        best_err = e;
+        best_d = d;
+        memcpy(L, Lt, (size_t)n);
+    }
+    if (err_out) *err_out = best_err;
+    return best_d;
+}
+
+/* ---- asymmetric grids: x ≈ s·q + o, q ∈ [0, qmax] ----------------------------------------- */
+
+float lpq__asym_err(const float *x, const float *w, int n, float s, float o, int qmax, uint8_t *L) {
+    float e = 0;
+    float is = s != 0 ? 1.0f / s : 0.0f;
+    for (int i = 0; i < n; i++) {
+        int q = s != 0 ? qround((x[i] - o) * is, 0, qmax) : 0;
+        if (L) L[i] = (uint8_t)q;
+        float r = x[i] - (s * (float)q + o);
+        e += w[i] * r * r;
+    }
+    return e;
+}
+
+struct asym_sums {
+    float sw, swx, swx2;
+};
+
+/* Weighted least squares for (s, o) given integers L; o ≤ 0 when o_le0. Returns the error. */
+static float asym_refit(const float *x, const float *w, int n, const uint8_t *L, const struct asym_sums *S,
+                        bool o_le0, float *s_out, float *o_out) {
+    float sq = 0, sqq = 0, sxq = 0;
+    for (int i = 0; i < n; i++) {
+        float q = (float)L[i];
+        sq += w[i] * q;
+        sqq += w[i] * q * q;
+        sxq += w[i] * x[i] * q;
+    }
+    float s, o;
+    float D = S->sw * sqq - sq * sq;
+    if (D > 1e-30f * S->sw * sqq && D > 0) {
+        s = (S->sw * sxq - S->swx * sq) / D;
+        o = (sqq * S->swx - sq * sxq) / D;
+    } else {
+        s = 0;
+        o = S->sw > 0 ? S->swx / S->sw : 0;
+    }
+    if (o_le0 && o > 0) {
+        o = 0;
+        s = sqq > 0 ? sxq / sqq : 0;
+    }
+    *s_out = s;
+    *o_out = o;
+    float e = S->swx2 + s * s * sqq + o * o * S->sw - 2 * s * sxq - 2 * o * S->swx + 2 * s * o * sq;
+    return e < 0 ? 0 : e;
+}
+
+float lpq__fit_asym(const float *x, const float *w, int n, int qmax, int nstep, bool o_le0,
+                    uint8_t *L, float *s_out, float *o_out) {
+    struct asym_sums S = { 0, 0, 0 };
+    LPQ_ASSERT(n > 0 && n <= LPQ__MAX_SUB);
+    float mn = x[0], mx = x[0];
+    for (int i = 0; i < n; i++) {
+        S.sw += w[i];
+        S.swx += w[i] * x[i];
+        S.swx2 += w[i] * x[i] * x[i];
+        if (x[i] < mn) mn = x[i];
+        if (x[i] > mx) mx = x[i];
+    }
+    if (o_le0 && mn > 0) mn = 0;
+    if (!(mx > mn)) {
+        memset(L, 0, (size_t)n);
+        *s_out = 0;
+        *o_out = mn;
+        return lpq__asym_err(x, w, n, 0, mn, qmax, NULL);
+    }
+    uint8_t Lt[LPQ__MAX_SUB];
+    float best_err = INFINITY, best_s = 0, best_o = mn;
+    /* The three best single-refit candidates seed the Lloyd iterations below. */
+    float top_e[3] = { INFINITY, INFINITY, INFINITY }, top_s[3] = { 0 }, top_o[3] = { 0 };
+    float range = mx - mn;
+    for (int k = -1; k <= nstep; k++) {
+        /* k = -1: plain min/max round-to-nearest; then q_max−1 … q_max+1 steps across the range. */
+        float iscale = k < 0 ? (float)qmax / range
+                             : ((float)qmax - 1.0f + 2.0f * (float)k / (float)(nstep > 0 ? nstep : 1)) / range;
+        if (iscale <= 0) continue;
+        for (int i = 0; i < n; i++) Lt[i] = (uint8_t)qround((x[i] - mn) * iscale, 0, qmax);
+        float s, o;
+        float e = asym_refit(x, w, n, Lt, &S, o_le0, &s, &o);
+        if (e < best_err) {
+            best_err = e;
+            best_s = s;
+            best_o = o;
+            memcpy(L, Lt, (size_t)n);
+        }
+        for (int t = 0; t < 3; t++) {
+            if (e < top_e[t]) {
+                for (int u = 2; u > t; u--) { top_e[u] = top_e[u - 1]; top_s[u] = top_s[u - 1]; top_o[u] = top_o[u - 1]; }
+                top_e[t] = e; top_s[t] = s; top_o[t] = o;
+                break;
+            }
+        }
+    }
+    /* Lloyd steps: re-round with the fitted (s, o), refit, while the error drops. */
+    for (int t = 0; t < 3; t++) {
+        float s = top_s[t], o = top_o[t], prev = top_e[t];
+        for (int it = 0; it < LPQ__LLOYD && s > 0 && isfinite(prev); it++) {
+            float is = 1.0f / s;
+            for (int i = 0; i < n; i++) Lt[i] = (uint8_t)qround((x[i] - o) * is, 0, qmax);
+            float e = asym_refit(x, w, n, Lt, &S, o_le0, &s, &o);
+            if (e < best_err) {
+                best_err = e;
+                best_s = s;
+                best_o = o;
+                memcpy(L, Lt, (size_t)n);
+            }
+            if (!(e < prev * (1 - 1e-6f))) break;
+            prev = e;
+        }
+    }
+    *s_out = best_s;
+    *o_out = best_o;
+    return best_err;
+}
+
+/* ---- the IQ4 non-linear grid: x ≈ d·K[q] --------------------------------------------------- */
+
+static inline int grid_nearest(float v) {
+    /* Midpoints between neighbouring grid values; index = how many lie below v. */
+    static const float mid[15] = { -115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
+                                   7.0f, 19.0f, 31.5f, 45.5f, 61.0f, 79.0f, 101.0f };
+    int idx = 0;
+    for (int k = 0; k < 15; k++) idx += v > mid[k];
+    return idx;
+}
+
+float lpq__grid_err(const float *x, const float *w, int n, float d, int8_t *L) {
+    float e = 0;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    for (int i = 0; i < n; i++) {
+        int q = d != 0 ? grid_nearest(x[i] * id) : 8;   /* K[8] = 1: closest to 0 */
+        if (L) L[i] = (int8_t)q;
+        float r = x[i] - d * (float)lpq__iq4_grid[q];
+        e += w[i] * r * r;
+    }
+    return e;
+}
+
+static float grid_try(const float *x, const float *w, int n, float d, float swx2, int8_t *L, float *err) {
+    float id = 1.0f / d;
+    float sxk = 0, skk = 0;
+    for (int i = 0; i < n; i++) {
+        int q = grid_nearest(x[i] * id);
+        L[i] = (int8_t)q;
+        float k = (float)lpq__iq4_grid[q];
+        sxk += w[i] * x[i] * k;
+        skk += w[i] * k * k;
+    }
+    if (!(skk > 0)) {
+        *err = swx2;
+        return 0;
+    }
+    *err = swx2 - sxk * sxk / skk;
+    return sxk / skk;
+}
+
+float lpq__fit_grid(const float *x, const float *w, int n, int nstep, int8_t *L, float *err_out) {
+    LPQ_ASSERT(n > 0 && n <= LPQ__MAX_SUB);
+    float amax = 0, vmax = 0, swx2 = 0;
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        if (a > amax) { amax = a; vmax = x[i]; }
+        swx2 += w[i] * x[i] * x[i];
+    }
+    if (!(amax > 1e-30f)) {
+        memset(L, 8, (size_t)n);
+        if (err_out) *err_out = swx2;
+        return 0;
+    }
+    int8_t Lt[LPQ__MAX_SUB];
+    float best_err = INFINITY, best_d = 0;
+    for (int side = 0; side < 2; side++) {
+        float m = side == 0 ? -127.0f : 113.0f;
+        for (int k = -1; k <= nstep; k++) {
+            float f = k < 0 ? 1.0f : 1.08f - 0.33f * (float)k / (float)(nstep > 0 ? nstep : 1);
+            float d0 = vmax / (m * f);
+            float e;
+            float d = grid_try(x, w, n, d0, swx2, Lt, &e);
+            if (e < best_err && d != 0) {
+                best_err = e;
+                best_d = d;
+                memcpy(L, Lt, (size_t)n);
+            }
+        }
+    }
+    for (int it = 0; it < 3 && best_d != 0; it++) {
+        float e;
+        float d = grid_try(x, w, n, best_d, swx2, Lt, &e);
+        if (!(e < best_err * (1 - 1e-6f)) || d == 0) break;
+        best_err = e;
+        best_d = d;
+        memcpy(L, Lt, (size_t)n);
+    }
+    if (err_out) *err_out = best_err;
+    return best_d;
+}
+
+/* ---- super-block helpers -------------------------------------------------------------------- */
+
+/* Quantizes sub-block scales v[nsub] (importance W) to d·sc, sc ∈ [lo, hi], d fp16-exact.
+ * Returns d (0 when every v is 0). */
+float lpq__quant_scales(const float *v, const float *W, int nsub, int lo, int hi, int *sc) {
+    int8_t L8[LPQ__MAX_SUB];
+    float Wp[LPQ__MAX_SUB] = { 0 };
+    LPQ_ASSERT(nsub > 0 && nsub <= LPQ__MAX_SUB);
+    for (int j = 0; j < nsub; j++) Wp[j] = W[j] > 0 ? W[j] : 1e-30f;
+    /* hi may exceed int8 (Q6_K's 127 is fine; everything else is 63 or less). */
+    float d = lpq__fit_sym(v, Wp, nsub, lo, hi, 16, L8, NULL);
+    float dr = lpq__f16r(d);
+    /* A scale that underflows fp16 becomes the smallest subnormal: tiny rows keep a grid. */
+    if (dr == 0 && d != 0) dr = copysignf(lpq_fp16_to_fp32(1), d);
+    d = dr;
+    for (int j = 0; j < nsub; j++) sc[j] = d != 0 ? qround(v[j] / d, lo, hi) : 0;
+    return d;
+}
+
+enum lpq_status lpq_quant_row_encode(uint32_t type, const float *x, void *dst, int64_t n, const float *imp) {
+    const struct lpq_type_traits *tr = lpq_type_traits(type);
+    if (!tr || !lpq_quant_type_encodable(type)) return LPQ_STATUS_UNSUPPORTED;
+    if (n < 0 || n % tr->blck_size != 0) return LPQ_STATUS_BAD_ARG;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) return LPQ_STATUS_BAD_ARG;
+    }
+    return lpq__encode_row(type, x, dst, n, imp);
+}

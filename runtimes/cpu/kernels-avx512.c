@@ -1,0 +1,533 @@
+/*
+ * kernels-avx512.c — AVX-512 (F/BW/VL + VNNI) kernels: two 32-weight blocks or two 32-weight
+ * sub-blocks per 512-bit register, vpdpbusd (u8 x s8 -> s32) for the integer dots, 16-wide
+ * FMA for float weights. Types without a kernel here use the AVX2 one (lpq_cpu_ops_get).
+ * Compiled with a target pragma so a portable build keeps them; dispatch is at run time.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "quant/types.h"
+#include "runtimes/cpu/kernels-impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+#endif
+
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+/* NC and the sub-block counts are literals after inlining: unroll so accumulators stay in registers */
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+/* Two 16-byte nibble arrays (blocks A, B) -> 64 values: A lo, A hi, B lo, B hi (16 each). */
+INLINE __m512i nibbles64(const uint8_t *qa, const uint8_t *qb) {
+    __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)qa)),
+                                        _mm_loadu_si128((const __m128i *)qb), 1);
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1);
+    z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+    return _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
+}
+
+INLINE __m512i load2x32(const int8_t *pa, const int8_t *pb) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)pa)),
+                              _mm256_loadu_si256((const __m256i *)pb), 1);
+}
+
+/* [s0 x 8, s1 x 8] from two halves, via one f16 pair product. */
+INLINE __m512 scale2(uint16_t wa, uint16_t wb, uint16_t aa, uint16_t ab) {
+    __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)wa | ((uint32_t)wb << 16))));
+    __m128 da = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)aa | ((uint32_t)ab << 16))));
+    __m128 p = _mm_mul_ps(dw, da);
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(p));
+}
+
+/* ---- float weights --------------------------------------------------------------------- */
+
+#define F_LOOP(LOADW, TAILW)                                                                  \
+    const int U = NC == 1 ? 4 : 2;                                                           \
+    __m512 acc[4][4];                                                                        \
+    UNROLL for (int c = 0; c < NC; c++)                                                      \
+        UNROLL for (int u = 0; u < U; u++) acc[c][u] = _mm512_setzero_ps();                  \
+    int64_t i = 0;                                                                           \
+    for (; i + 16 * U <= n; i += 16 * U)                                                     \
+        UNROLL for (int u = 0; u < U; u++) {                                                 \
+            __m512 wv = LOADW(i + 16 * u);                                                   \
+            UNROLL for (int c = 0; c < NC; c++) {                                            \
+                const float *y = (const float *)(a + (size_t)c * as);                        \
+                acc[c][u] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(y + i + 16 * u), acc[c][u]); \
+            }                                                                                \
+        }                                                                                    \
+    for (; i < n; i += 16) {                                                                 \
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);   \
+        __m512 wv = TAILW(m, i);                                                             \
+        UNROLL for (int c = 0; c < NC; c++) {                                                \
+            const float *y = (const float *)(a + (size_t)c * as);                            \
+            acc[c][0] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, y + i), acc[c][0]);     \
+        }                                                                                    \
+    }                                                                                        \
+    UNROLL for (int c = 0; c < NC; c++) {                                                    \
+        UNROLL for (int u = 1; u < U; u++) acc[c][0] = _mm512_add_ps(acc[c][0], acc[c][u]);  \
+        out[c] = _mm512_reduce_add_ps(acc[c][0]);                                            \
+    }
+
+INLINE void k_f32(int64_t n, const void *w, const uint8_t *a, size_t as, float *out, const int NC) {
+    const float *x = w;
+#define LOADW_F32(j) _mm512_loadu_ps(x + (j))
+#define TAILW_F32(m, j) _mm512_maskz_loadu_ps(m, x + (j))
+    F_LOOP(LOADW_F32, TAILW_F32)
+}
+
+INLINE void k_f16(int64_t n, const void *w, const uint8_t *a, size_t as, float *out, const int NC) {
+    const uint16_t *x = w;
+#define LOADW_F16(j) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + (j))))
+#define TAILW_F16(m, j) _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + (j)))
+    F_LOOP(LOADW_F16, TAILW_F16)
+}
+
+INLINE void k_bf16(int64_t n, const void *w, const uint8_t *a, size_t as, float *out, const int NC) {
+    const uint16_t *x = w;
+#define LOADW_BF16(j) \
+    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + (j)))), 16))
+#define TAILW_BF16(m, j) \
+    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, x + (j))), 16))
+    F_LOOP(LOADW_BF16, TAILW_BF16)
+}
+
+LPQ__DEFINE_ROW_KERNELS(f32)
+LPQ__DEFINE_ROW_KERNELS(f16)
+LPQ__DEFINE_ROW_KERNELS(bf16)
+
+/* ---- 32-weight blocks against Q8_0, two blocks per register ------------------------------ */
+
+/* Signed weights of blocks i, i+1 as 64 bytes. */
+INLINE __m512i w2_q4_0(const struct lpq__blk_q4_0 *b) {
+    return _mm512_sub_epi8(nibbles64(b[0].qs, b[1].qs), _mm512_set1_epi8(8));
+}
+INLINE __m512i w2_q8_0(const struct lpq__blk_q8_0 *b) { return load2x32(b[0].qs, b[1].qs); }
+INLINE __m512i w2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lpq__iq4nl_values));
+    return _mm512_shuffle_epi8(tab, nibbles64(b[0].qs, b[1].qs));
+}
+INLINE __m512i w2_q5_0(const struct lpq__blk_q5_0 *b) {
+    uint32_t ha, hb;
+    memcpy(&ha, b[0].qh, 4);
+    memcpy(&hb, b[1].qh, 4);
+    /* bit j of the 64-bit mask = 5th bit of weight j of the pair; where clear, q - 16 < 0 */
+    __mmask64 hi = (__mmask64)ha | ((__mmask64)hb << 32);
+    __m512i q = nibbles64(b[0].qs, b[1].qs);
+    return _mm512_mask_blend_epi8(hi, _mm512_or_si512(q, _mm512_set1_epi8((char)0xf0)), q);
+}
+
+/* One pair of blocks of a signed type against NC activation rows: |w| . sign-adjusted a. */
+#define DEF_SIGNED_Q8_0(T, BLK, ID)                                                              \
+    INLINE void step2_##T(const struct BLK *xb, const uint8_t *a, size_t as, int64_t i,       \
+                          __m512 *acc, const int NC) {                                         \
+        __m512i wv = w2_##T(xb);                                                               \
+        __m512i u = _mm512_abs_epi8(wv);                                                       \
+        __mmask64 neg = _mm512_movepi8_mask(wv);                                               \
+        UNROLL for (int c = 0; c < NC; c++) {                                                  \
+            const struct lpq__blk_q8_0 *y = (const struct lpq__blk_q8_0 *)(a + (size_t)c * as) + i; \
+            __m512i av = load2x32(y[0].qs, y[1].qs);                                           \
+            av = _mm512_mask_sub_epi8(av, neg, _mm512_setzero_si512(), av);                    \
+            __m512i dp = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av);                   \
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), scale2(xb[0].d, xb[1].d, y[0].d, y[1].d), acc[c]); \
+        }                                                                                      \
+    }                                                                                          \
+    INLINE void k_##T(int64_t n, const void *w, const uint8_t *a, size_t as, float *out,      \
+                      const int NC) {                                                          \
+        const struct BLK *x = w;                                                               \
+        __m512 acc0[4], acc1[4];                                                               \
+        UNROLL for (int c = 0; c < NC; c++) acc0[c] = acc1[c] = _mm512_setzero_ps();           \
+        int64_t nb = n / LPQ__QK, i = 0;                                                       \
+        for (; i + 4 <= nb; i += 4) {                                                          \
+            step2_##T(&x[i], a, as, i, acc0, NC);                                              \
+            step2_##T(&x[i + 2], a, as, i + 2, acc1, NC);                                      \
+        }                                                                                      \
+        if (i + 2 <= nb) {                                                                     \
+            step2_##T(&x[i], a, as, i, acc0, NC);                                              \
+            i += 2;                                                                            \
+        }                                                                                      \
+        float tail[4] = {0, 0, 0, 0};                                                          \
+        if (i < nb) /* odd last block: the scalar kernel */                                    \
+            UNROLL for (int c = 0; c < NC; c++)                                                \
+                lpq__cpu_ops_scalar(ID)->vec_dot(LPQ__QK, &tail[c], &x[i],                     \
+                    (const struct lpq__blk_q8_0 *)(a + (size_t)c * as) + i);                   \
+        UNROLL for (int c = 0; c < NC; c++)                                                    \
+            out[c] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[c], acc1[c])) + tail[c];          \
+    }
+
+
+DEF_SIGNED_Q8_0(q4_0, lpq__blk_q4_0, LPQ_TYPE_Q4_0)
+DEF_SIGNED_Q8_0(q5_0, lpq__blk_q5_0, LPQ_TYPE_Q5_0)
+DEF_SIGNED_Q8_0(q8_0, lpq__blk_q8_0, LPQ_TYPE_Q8_0)
+DEF_SIGNED_Q8_0(iq4_nl, lpq__blk_iq4_nl, LPQ_TYPE_IQ4_NL)
+
+/*
+ * The fast path for the Q8_0-activation family (Q4_0, Q5_0, Q8_0, IQ4_NL). Each weight is
+ * made unsigned, u = w + K (K = 8, 16, 128, 128), so one vpdpbusd per pair of blocks gives
+ * Σ u·a and the offset K·Σa comes from a per-activation-row table built once per call (it is
+ * shared by every weight row). The 16 lanes of 8 pairs of blocks are reduced to one lane per
+ * block (three shuffle+add levels) so the two f16 scales are applied 16 blocks at a time:
+ * one gather of the weight scales, one load of the prepared activation scales.
+ * Reduced lane L holds block 4·(L mod 4) + L/4 of its group of 16.
+ */
+#define FAM_GROUP 16
+#define FAM_KCHUNK 256 /* blocks of one activation chunk in the table (n <= 8192 per pass) */
+#define FAM_COLS 16    /* activation rows per table: 16 x 256 x 8 B = 32 KiB of stack */
+
+struct fam_prep {
+    float da[FAM_COLS][FAM_KCHUNK];     /* activation scale per block, lane order */
+    int32_t ksa[FAM_COLS][FAM_KCHUNK];  /* K · Σ q of the block, lane order */
+};
+
+INLINE __m512i lane_blocks(void) {
+    return _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+}
+/* [2p | 2p+1] x 2 (8 lanes per block) -> 4 blocks, 4 lanes each (one 128-bit lane per block) */
+INLINE __m512i red_l1(__m512i p0, __m512i p1) {
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+/* blocks 0-3 and 4-7 -> 128-bit lane j: block j (2 lanes), block 4+j (2 lanes) */
+INLINE __m512i red_l2(__m512i q0, __m512i q1) {
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(q0, q1), _mm512_unpackhi_epi64(q0, q1));
+}
+/* -> lane 4j + m: block j + 4m */
+INLINE __m512i red_l3(__m512i s0, __m512i s1) {
+    __m512 a = _mm512_castsi512_ps(s0), b = _mm512_castsi512_ps(s1);
+    return _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+                            _mm512_castps_si512(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))));
+}
+/* 16 f16 scales, the first field of 16 consecutive blocks of `stride` bytes, in lane order */
+INLINE __m512 gather_scales(const void *base, int stride) {
+    __m512i idx = _mm512_mullo_epi32(lane_blocks(), _mm512_set1_epi32(stride));
+    __m512i h = _mm512_i32gather_epi32(idx, base, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+}
+
+/* Table for kg (a multiple of 16) blocks of one activation row. */
+INLINE void fam_prep_row(const struct lpq__blk_q8_0 *y, int64_t kg, int K, float *da, int32_t *ksa) {
+    const __m512i ones = _mm512_set1_epi8(1), z = _mm512_setzero_si512();
+    for (int64_t g = 0; g < kg; g += FAM_GROUP) {
+        __m512i q[4];
+        UNROLL for (int k = 0; k < 4; k++) {
+            const struct lpq__blk_q8_0 *b = y + g + 4 * k;
+            __m512i p0 = _mm512_dpbusd_epi32(z, ones, load2x32(b[0].qs, b[1].qs));
+            __m512i p1 = _mm512_dpbusd_epi32(z, ones, load2x32(b[2].qs, b[3].qs));
+            q[k] = red_l1(p0, p1);
+        }
+        __m512i r = red_l3(red_l2(q[0], q[1]), red_l2(q[2], q[3]));
+        _mm512_storeu_si512((void *)(ksa + g), _mm512_mullo_epi32(r, _mm512_set1_epi32(K)));
+        _mm512_storeu_ps(da + g, gather_scales(y + g, (int)sizeof *y));
+    }
+}
+
+INLINE __m512i u2_q4_0(const struct lpq__blk_q4_0 *b) { return nibbles64(b[0].qs, b[1].qs); }
+INLINE __m512i u2_q5_0(const struct lpq__blk_q5_0 *b) {
+    uint32_t ha, hb;
+    memcpy(&ha, b[0].qh, 4);
+    memcpy(&hb, b[1].qh, 4);
+    __mmask64 hi = (__mmask64)ha | ((__mmask64)hb << 32);
+    __m512i q = nibbles64(b[0].qs, b[1].qs);
+    return _mm512_mask_add_epi8(q, hi, q, _mm512_set1_epi8(16));
+}
+INLINE __m512i u2_q8_0(const struct lpq__blk_q8_0 *b) {
+    return _mm512_xor_si512(load2x32(b[0].qs, b[1].qs), _mm512_set1_epi8((char)0x80));
+}
+INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
+    /* codebook + 128 */
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129,
+        (char)141, (char)153, (char)166, (char)181, (char)197, (char)217, (char)241));
+    return _mm512_shuffle_epi8(tab, nibbles64(b[0].qs, b[1].qs));
+}
+
+#define DEF_FAM(T, BLK, K)                                                                     \
+    /* kb blocks of one weight row x NC activation rows; the first kg (multiple of 16) use   \
+     * the table, the rest the pair kernel */                                                  \
+    INLINE void fam_row_##T(int64_t kg, int64_t kb, const struct BLK *x, const uint8_t *a,    \
+                            size_t as, const float *da, const int32_t *ksa, float *out,        \
+                            const int NC) {                                                    \
+        const __m512i z = _mm512_setzero_si512();                                              \
+        __m512 acc[4];                                                                         \
+        UNROLL for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();                      \
+        for (int64_t g = 0; g < kg; g += FAM_GROUP) {                                          \
+            __m512i sh[4][2];                                                                  \
+            UNROLL for (int half = 0; half < 2; half++) {                                      \
+                __m512i q[4][2];                                                               \
+                UNROLL for (int k = 0; k < 2; k++) {                                           \
+                    int64_t i = g + 8 * half + 4 * k;                                          \
+                    __m512i u0 = u2_##T(x + i), u1 = u2_##T(x + i + 2);                        \
+                    UNROLL for (int c = 0; c < NC; c++) {                                      \
+                        const struct lpq__blk_q8_0 *y = (const struct lpq__blk_q8_0 *)(a + (size_t)c * as) + i; \
+                        __m512i p0 = _mm512_dpbusd_epi32(z, u0, load2x32(y[0].qs, y[1].qs));   \
+                        __m512i p1 = _mm512_dpbusd_epi32(z, u1, load2x32(y[2].qs, y[3].qs));   \
+                        q[c][k] = red_l1(p0, p1);                                              \
+                    }                                                                          \
+                }                                                                              \
+                UNROLL for (int c = 0; c < NC; c++) sh[c][half] = red_l2(q[c][0], q[c][1]);    \
+            }                                                                                  \
+            __m512 dw = gather_scales(x + g, (int)sizeof(struct BLK));                         \
+            UNROLL for (int c = 0; c < NC; c++) {                                              \
+                __m512i r = _mm512_sub_epi32(red_l3(sh[c][0], sh[c][1]),                       \
+                                             _mm512_loadu_si512((const void *)(ksa + c * FAM_KCHUNK + g))); \
+                __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(da + c * FAM_KCHUNK + g));       \
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), sc, acc[c]);                   \
+            }                                                                                  \
+        }                                                                                      \
+        float tail[4] = {0, 0, 0, 0};                                                          \
+        if (kb > kg)                                                                           \
+            k_##T((kb - kg) * LPQ__QK, x + kg, a + sizeof(struct lpq__blk_q8_0) * (size_t)kg, as, tail, NC); \
+        UNROLL for (int c = 0; c < NC; c++) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];   \
+    }                                                                                          \
+    static void gemm_##T(int64_t n, int64_t nr, int64_t nc, float *s, int64_t s_stride,        \
+                         const void *w, size_t w_stride, const void *a, size_t a_stride) {     \
+        struct fam_prep P;                                                                     \
+        const uint8_t *wb = w, *ab = a;                                                        \
+        int64_t nb = n / LPQ__QK;                                                              \
+        for (int64_t c0 = 0; c0 < nc; c0 += FAM_COLS) {                                        \
+            int64_t cn = nc - c0 < FAM_COLS ? nc - c0 : FAM_COLS;                              \
+            for (int64_t k0 = 0; k0 < nb; k0 += FAM_KCHUNK) {                                  \
+                int64_t kb = nb - k0 < FAM_KCHUNK ? nb - k0 : FAM_KCHUNK, kg = kb & ~(int64_t)15; \
+                size_t aoff = sizeof(struct lpq__blk_q8_0) * (size_t)k0;                       \
+                for (int64_t c = 0; c < cn; c++)                                               \
+                    fam_prep_row((const struct lpq__blk_q8_0 *)(ab + (size_t)(c0 + c) * a_stride + aoff), \
+                                 kg, K, P.da[c], P.ksa[c]);                                    \
+                for (int64_t r0 = 0; r0 < nr; r0 += LPQ__ROW_BLOCK) {                          \
+                    int64_t r1 = r0 + LPQ__ROW_BLOCK < nr ? r0 + LPQ__ROW_BLOCK : nr;          \
+                    int64_t c = 0;                                                             \
+                    for (; c + 4 <= cn; c += 4)                                                \
+                        for (int64_t r = r0; r < r1; r++) {                                    \
+                            float t[4];                                                        \
+                            fam_row_##T(kg, kb, (const struct BLK *)(wb + (size_t)r * w_stride) + k0, \
+                                        ab + (size_t)(c0 + c) * a_stride + aoff, a_stride,     \
+                                        P.da[c], P.ksa[c], t, 4);                              \
+                            for (int j = 0; j < 4; j++) {                                      \
+                                float *o = &s[(c0 + c + j) * s_stride + r];                    \
+                                *o = k0 == 0 ? t[j] : *o + t[j];                               \
+                            }                                                                  \
+                        }                                                                      \
+                    for (; c < cn; c++)                                                        \
+                        for (int64_t r = r0; r < r1; r++) {                                    \
+                            float t;                                                           \
+                            fam_row_##T(kg, kb, (const struct BLK *)(wb + (size_t)r * w_stride) + k0, \
+                                        ab + (size_t)(c0 + c) * a_stride + aoff, a_stride,     \
+                                        P.da[c], P.ksa[c], &t, 1);                             \
+                            float *o = &s[(c0 + c) * s_stride + r];                            \
+                            *o = k0 == 0 ? t : *o + t;                                         \
+                        }                                                                      \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static void vec_dot_##T(int64_t n, float *s, const void *w, const void *a) {               \
+        gemm_##T(n, 1, 1, s, 1, w, 0, a, 0);                                                   \
+    }
+
+DEF_FAM(q4_0, lpq__blk_q4_0, 8)
+DEF_FAM(q5_0, lpq__blk_q5_0, 16)
+DEF_FAM(q8_0, lpq__blk_q8_0, 128)
+DEF_FAM(iq4_nl, lpq__blk_iq4_nl, 128)
+
+/* ---- 256-weight super-blocks against Q8_K ----------------------------------------------- */
+
+#define Y_K(c, i) ((const struct lpq__blk_q8_k *)(a + (size_t)(c) * as) + (i))
+#define LOAD_A64(c, i, off) _mm512_loadu_si512((const void *)(Y_K(c, i)->qs + (off)))
+
+/* int32 lanes holding an int8 scale in their low 16 bits only, so vpmaddwd(dot, scale) is
+ * dot * scale for |dot| < 2^15 (dot = 4 products of a 6-bit weight and an int8). */
+INLINE __m512i scales16_i32(__m128i sc8_signed) {
+    return _mm512_and_si512(_mm512_cvtepi8_epi32(sc8_signed), _mm512_set1_epi32(0xffff));
+}
+
+/* Q4_K / Q5_K: per 64 weights one register [sub-block 2g (low nibbles) | 2g+1 (high)]. */
+#define DEF_K4(T, BLK, HIGHBIT)                                                                \
+    INLINE void k_##T(int64_t n, const void *w, const uint8_t *a, size_t as, float *out,      \
+                      const int NC) {                                                          \
+        const struct BLK *x = w;                                                               \
+        __m512 acc[4];                                                                         \
+        __m256 macc[4];                                                                        \
+        UNROLL for (int c = 0; c < NC; c++) {                                                  \
+            acc[c] = _mm512_setzero_ps();                                                      \
+            macc[c] = _mm256_setzero_ps();                                                     \
+        }                                                                                      \
+        const __m512i m4 = _mm512_set1_epi8(0x0f);                                             \
+        for (int64_t i = 0; i < n / LPQ__QK_K; i++) {                                          \
+            uint8_t sc[8], mn[8];                                                              \
+            lpq__k4_unpack(x[i].scales, sc, mn);                                               \
+            uint64_t s8, m8;                                                                   \
+            memcpy(&s8, sc, 8);                                                                \
+            memcpy(&m8, mn, 8);                                                                \
+            __m512i scv = _mm512_castsi256_si512(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8))); \
+            __m512i isum[4];                                                                   \
+            UNROLL for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();              \
+            UNROLL for (int g = 0; g < 4; g++) {                                               \
+                __m256i t = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * g));           \
+                __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1); \
+                q = _mm512_and_si512(q, m4);                                                   \
+                HIGHBIT                                                                        \
+                __m512i s = _mm512_permutexvar_epi32(                                          \
+                    _mm512_set_epi32(2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, \
+                                     2 * g + 1, 2 * g + 1, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, \
+                                     2 * g, 2 * g), scv);                                      \
+                UNROLL for (int c = 0; c < NC; c++) {                                          \
+                    __m512i dp = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, LOAD_A64(c, i, 64 * g)); \
+                    isum[c] = _mm512_add_epi32(isum[c], _mm512_madd_epi16(dp, s));             \
+                }                                                                              \
+            }                                                                                  \
+            __m256i mv = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m8));               \
+            mv = _mm256_or_si256(mv, _mm256_slli_epi32(mv, 16));                               \
+            float dw = f16(x[i].d), dm = f16(x[i].dmin);                                       \
+            UNROLL for (int c = 0; c < NC; c++) {                                              \
+                const struct lpq__blk_q8_k *y = Y_K(c, i);                                     \
+                __m256i mins = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), mv); \
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_set1_ps(dw * y->d), acc[c]); \
+                macc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dm * y->d), macc[c]); \
+            }                                                                                  \
+        }                                                                                      \
+        UNROLL for (int c = 0; c < NC; c++) {                                                  \
+            __m256 m = macc[c];                                                                \
+            __m128 r = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));     \
+            r = _mm_add_ps(r, _mm_movehl_ps(r, r));                                            \
+            r = _mm_add_ss(r, _mm_movehdup_ps(r));                                             \
+            out[c] = _mm512_reduce_add_ps(acc[c]) - _mm_cvtss_f32(r);                          \
+        }                                                                                      \
+    }
+
+DEF_K4(q4_k, lpq__blk_q4_k, )
+
+/* Q5_K: bit 2g (low half) / 2g+1 (high half) of qh[l] is the 5th bit */
+#define Q5K_HIGHBIT                                                                            \
+    {                                                                                          \
+        __m512i hz = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));     \
+        __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * g)), _mm256_set1_epi16((short)(2 * g + 1)), 1); \
+        __m512i hb = _mm512_and_si512(_mm512_srlv_epi16(hz, sh), _mm512_set1_epi8(1));        \
+        q = _mm512_or_si512(q, _mm512_slli_epi16(hb, 4));                                      \
+    }
+DEF_K4(q5_k, lpq__blk_q5_k, Q5K_HIGHBIT)
+
+LPQ__DEFINE_ROW_KERNELS(q4_k)
+LPQ__DEFINE_ROW_KERNELS(q5_k)
+
+/* Q6_K: per 128 weights two registers [quarter 0 | 1] and [2 | 3]; q unsigned 0..63,
+ * Σ(q-32)a = Σ q a - 32 Σ a with Σ a of each 16 from bsums. */
+INLINE void k_q6_k(int64_t n, const void *w, const uint8_t *a, size_t as, float *out, const int NC) {
+    const struct lpq__blk_q6_k *x = w;
+    __m512 acc[4];
+    UNROLL for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(0x03);
+    const __m512i sh01 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+    const __m512i sh23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+    for (int64_t i = 0; i < n / LPQ__QK_K; i++) {
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+        __m512i scv = scales16_i32(sc8);
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        __m512i isum[4];
+        UNROLL for (int c = 0; c < NC; c++) {
+            __m256i bs = _mm256_loadu_si256((const __m256i *)Y_K(c, i)->bsums);
+            __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5);
+            isum[c] = _mm512_castsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), off));
+            isum[c] = _mm512_inserti64x4(isum[c], _mm256_setzero_si256(), 1);
+        }
+        UNROLL for (int h = 0; h < 2; h++) {
+            __m512i l = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h));
+            __m512i hz = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h)));
+            __m512i q01 = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hz, sh01), m3), 4));
+            __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hz, sh23), m3), 4));
+            /* lanes 4j..4j+3 hold sub-block s + j (16 weights each) */
+            __m512i s01 = _mm512_permutexvar_epi32(
+                _mm512_set_epi32(8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 2, 8 * h + 2, 8 * h + 2, 8 * h + 2,
+                                 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h, 8 * h, 8 * h, 8 * h), scv);
+            __m512i s23 = _mm512_permutexvar_epi32(
+                _mm512_set_epi32(8 * h + 7, 8 * h + 7, 8 * h + 7, 8 * h + 7, 8 * h + 6, 8 * h + 6, 8 * h + 6, 8 * h + 6,
+                                 8 * h + 5, 8 * h + 5, 8 * h + 5, 8 * h + 5, 8 * h + 4, 8 * h + 4, 8 * h + 4, 8 * h + 4), scv);
+            UNROLL for (int c = 0; c < NC; c++) {
+                __m512i d01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q01, LOAD_A64(c, i, 128 * h));
+                __m512i d23 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q23, LOAD_A64(c, i, 128 * h + 64));
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_madd_epi16(d01, s01), _mm512_madd_epi16(d23, s23)));
+            }
+        }
+        float dw = f16(x[i].d);
+        UNROLL for (int c = 0; c < NC; c++)
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_set1_ps(dw * Y_K(c, i)->d), acc[c]);
+    }
+    UNROLL for (int c = 0; c < NC; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+LPQ__DEFINE_ROW_KERNELS(q6_k)
+
+/* ---- float helpers ---------------------------------------------------------------------- */
+
+void lpq__vec_dot_f32_avx512(int64_t n, float *s, const float *x, const float *y) {
+    k_f32(n, x, (const uint8_t *)y, 0, s, 1);
+}
+
+void lpq__vec_axpy_f32_avx512(int64_t n, float *y, float a, const float *x) {
+    __m512 av = _mm512_set1_ps(a);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 r = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
+        _mm512_mask_storeu_ps(y + i, m, r);
+    }
+}
+
+void lpq__vec_f16_to_f32_avx512(int64_t n, float *y, const uint16_t *x) {
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i)));
+    }
+}
+
+static const struct lpq_cpu_ops ops_avx512[LPQ_TYPE_COUNT] = {
+    [LPQ_TYPE_F32] = {LPQ_TYPE_F32, lpq__quantize_f32_avx2, vec_dot_f32, gemm_f32},
+    [LPQ_TYPE_F16] = {LPQ_TYPE_F32, lpq__quantize_f32_avx2, vec_dot_f16, gemm_f16},
+    [LPQ_TYPE_BF16] = {LPQ_TYPE_F32, lpq__quantize_f32_avx2, vec_dot_bf16, gemm_bf16},
+    [LPQ_TYPE_Q4_0] = {LPQ_TYPE_Q8_0, lpq__quantize_q8_0_avx2, vec_dot_q4_0, gemm_q4_0},
+    [LPQ_TYPE_Q5_0] = {LPQ_TYPE_Q8_0, lpq__quantize_q8_0_avx2, vec_dot_q5_0, gemm_q5_0},
+    [LPQ_TYPE_Q8_0] = {LPQ_TYPE_Q8_0, lpq__quantize_q8_0_avx2, vec_dot_q8_0, gemm_q8_0},
+    [LPQ_TYPE_IQ4_NL] = {LPQ_TYPE_Q8_0, lpq__quantize_q8_0_avx2, vec_dot_iq4_nl, gemm_iq4_nl},
+    [LPQ_TYPE_Q4_K] = {LPQ_TYPE_Q8_K, lpq__quantize_q8_k_avx2, vec_dot_q4_k, gemm_q4_k},
+    [LPQ_TYPE_Q5_K] = {LPQ_TYPE_Q8_K, lpq__quantize_q8_k_avx2, vec_dot_q5_k, gemm_q5_k},
+    [LPQ_TYPE_Q6_K] = {LPQ_TYPE_Q8_K, lpq__quantize_q8_k_avx2, vec_dot_q6_k, gemm_q6_k},
+};
+
+const struct lpq_cpu_ops *lpq__cpu_ops_avx512(uint32_t type) {
+    if (type >= LPQ_TYPE_COUNT || !ops_avx512[type].vec_dot) return NULL;
+    return &ops_avx512[type];
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#else /* not x86 */
+
+const struct lpq_cpu_ops *lpq__cpu_ops_avx512(uint32_t type) {
+    (void)type;
+    return NULL;
+}
+void lpq__vec_dot_f32_avx512(int64_t n, float *s, const float *x, const float *y) {
+    lpq__vec_dot_f32_scalar(n, s, x, y);
+}
+void lpq__vec_axpy_f32_avx512(int64_t n, float *y, float a, const float *x) {
+    lpq__vec_axpy_f32_scalar(n, y, a, x);
+}
+void lpq__vec_f16_to_f32_avx512(int64_t n, float *y, const uint16_t *x) {
+    lpq__vec_f16_to_f32_scalar(n, y, x);
+}
+
+#endif

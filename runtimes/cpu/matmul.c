@@ -1,0 +1,189 @@
+/*
+ * matmul.c — the CPU engine's threaded matrix products over the kernels of kernels.h:
+ * decode (one activation row) is a matrix-vector product, prefill a matrix-matrix one.
+ * Activations are converted once per group of matmuls sharing an input and shared by all
+ * threads; output rows are cut into fixed tiles (sizes independent of the thread count) that
+ * threads take from a counter, so every output value is computed by one thread in one order.
+ */
+#include "runtimes/cpu/cpu-impl.h"
+
+#include <string.h>
+
+#ifdef HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+/* Activation type the dot product of `w` consumes; F32 for the dequantizing fallback. */
+static uint32_t act_type(const struct lpq__cpu_tensor *w) {
+    return w->ops ? w->ops->vec_dot_type : LPQ_TYPE_F32;
+}
+
+void lpq__cpu_mm_need(const struct lpq__cpu_tensor *w, enum lpq_cpu_isa isa, int64_t n_batch,
+                      size_t *act_bytes, int64_t *deq_floats) {
+    (void)isa;
+    *act_bytes = 0;
+    *deq_floats = 0;
+    uint32_t vt = act_type(w);
+    if (vt != LPQ_TYPE_F32) *act_bytes = lpq_type_row_size(vt, w->ne0) * (size_t)n_batch;
+    if (!w->ops && w->type != LPQ_TYPE_F32) *deq_floats = w->ne0;
+}
+
+/* Tiles: rows per tile depend on T only (never on the thread count). */
+static int64_t tile_rows(int64_t T) { return T < 4 ? LPQ__MM_TILE_R1 : LPQ__MM_TILE_R; }
+
+struct act_view {
+    const uint8_t *p;              /* activation row 0 */
+    size_t stride;                 /* bytes between rows */
+};
+
+/* Writes the tile results s[c*R + r] (R = tile stride) into y, adding bias / old values. */
+static void tile_store(const struct lpq__cpu_mm *mm, const float *s, int64_t sr, int64_t r0,
+                       int64_t nr, int64_t c0, int64_t nc) {
+    for (int64_t c = 0; c < nc; c++) {
+        float *y = mm->y + (c0 + c) * mm->y_stride + r0;
+        const float *sc = s + c * sr;
+        for (int64_t r = 0; r < nr; r++) {
+            float v = sc[r];
+            if (mm->bias) v += mm->bias[r0 + r];
+            y[r] = mm->accumulate ? y[r] + v : v;
+        }
+    }
+}
+
+#ifdef HAVE_OPENBLAS
+/* Dense float weights in a prefill batch: convert the tile's rows to F32 and call sgemm
+ * (single-threaded inside; our pool supplies the parallelism). */
+static void tile_blas(struct lpq__cpu_mm_ctx *c, int ith, const struct lpq__cpu_mm *mm,
+                      const float *x, int64_t x_stride, int64_t T, int64_t r0, int64_t nr) {
+    const struct lpq__cpu_tensor *w = mm->w;
+    int64_t n = w->ne0;
+    const float *wt;
+    if (w->type == LPQ_TYPE_F32) {
+        wt = (const float *)((const uint8_t *)w->data + (size_t)r0 * w->row_size);
+    } else {
+        float *buf = c->blas_w + (size_t)ith * (size_t)c->blas_cap;
+        for (int64_t r = 0; r < nr; r++)
+            lpq_cpu_vec_f16_to_f32(n, buf + r * n,
+                                   (const uint16_t *)((const uint8_t *)w->data + (size_t)(r0 + r) * w->row_size),
+                                   c->isa);
+        wt = buf;
+    }
+    /* Y (T, nr) (+)= X (T, n) @ Wt (nr, n)^T, written straight into y. */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)nr, (int)n, 1.0f, x,
+                (int)x_stride, wt, (int)n, mm->accumulate ? 1.0f : 0.0f, mm->y + r0, (int)mm->y_stride);
+    if (mm->bias)
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t r = 0; r < nr; r++) mm->y[t * mm->y_stride + r0 + r] += mm->bias[r0 + r];
+}
+
+static bool blas_wins(const struct lpq__cpu_mm_ctx *c, const struct lpq__cpu_tensor *w, int64_t T) {
+    return c->use_blas && T >= c->blas_min_rows && (w->type == LPQ_TYPE_F32 || w->type == LPQ_TYPE_F16) &&
+           w->ne0 * LPQ__MM_TILE_R <= c->blas_cap;
+}
+#endif
+
+/* One tile: rows [r0, r0+nr) of mm times activation rows [c0, c0+nc). */
+static void tile_compute(struct lpq__cpu_mm_ctx *c, int ith, const struct lpq__cpu_mm *mm,
+                         struct act_view a, const float *x, int64_t x_stride, int64_t r0,
+                         int64_t nr, int64_t c0, int64_t nc) {
+    const struct lpq__cpu_tensor *w = mm->w;
+    const int64_t n = w->ne0;
+    const uint8_t *wr = (const uint8_t *)w->data + (size_t)r0 * w->row_size;
+    float *s = c->tile + (size_t)ith * LPQ__MM_TILE_R * LPQ__MM_TILE_C;
+
+    if (w->ops) {
+        const uint8_t *ar = a.p + (size_t)c0 * a.stride;
+        if (w->ops->gemm && nc > 1) {
+            w->ops->gemm(n, nr, nc, s, nr, wr, w->row_size, ar, a.stride);
+        } else {
+            for (int64_t cc = 0; cc < nc; cc++)
+                for (int64_t r = 0; r < nr; r++)
+                    w->ops->vec_dot(n, &s[cc * nr + r], wr + (size_t)r * w->row_size, ar + (size_t)cc * a.stride);
+        }
+    } else if (w->type == LPQ_TYPE_F32) {
+        for (int64_t r = 0; r < nr; r++)
+            for (int64_t cc = 0; cc < nc; cc++)
+                lpq_cpu_vec_dot_f32(n, &s[cc * nr + r], (const float *)(wr + (size_t)r * w->row_size),
+                                    x + (c0 + cc) * x_stride, c->isa);
+    } else {
+        /* No kernel for this type: dequantize each row once, then F32 dots. */
+        float *deq = c->deq + (size_t)ith * (size_t)c->deq_cap;
+        lpq_to_float_fn to_float = lpq_type_traits(w->type)->to_float;
+        for (int64_t r = 0; r < nr; r++) {
+            to_float(wr + (size_t)r * w->row_size, deq, n);
+            for (int64_t cc = 0; cc < nc; cc++)
+                lpq_cpu_vec_dot_f32(n, &s[cc * nr + r], deq, x + (c0 + cc) * x_stride, c->isa);
+        }
+    }
+    tile_store(mm, s, nr, r0, nr, c0, nc);
+}
+
+void lpq__cpu_mm_group(struct lpq__cpu_mm_ctx *c, int ith, int nth, const float *x,
+                       int64_t x_stride, int64_t T, const struct lpq__cpu_mm *mm, int n) {
+    LPQ_ASSERT(n >= 1 && n <= LPQ__MM_GROUP_MAX && T >= 1 && T <= c->n_batch);
+    const int64_t n_in = mm[0].w->ne0;
+
+    /* Stage 1: convert the input once per distinct activation type (rows split by thread). */
+    uint32_t types[LPQ__MM_ACT_TYPES];
+    const struct lpq_cpu_ops *qops[LPQ__MM_ACT_TYPES];
+    int n_types = 0;
+    struct act_view views[LPQ__MM_GROUP_MAX];
+    for (int i = 0; i < n; i++) {
+        uint32_t vt = act_type(mm[i].w);
+        if (vt == LPQ_TYPE_F32) {
+            views[i].p = (const uint8_t *)x;
+            views[i].stride = (size_t)x_stride * sizeof(float);
+            continue;
+        }
+        int j = 0;
+        while (j < n_types && types[j] != vt) j++;
+        if (j == n_types) {
+            types[j] = vt;
+            qops[j] = mm[i].w->ops;
+            n_types++;
+        }
+        views[i].p = c->act[j];
+        views[i].stride = lpq_type_row_size(vt, n_in);
+    }
+    for (int j = 0; j < n_types; j++) {
+        size_t rs = lpq_type_row_size(types[j], n_in);
+        for (int64_t t = ith; t < T; t += nth)
+            qops[j]->quantize_act(x + t * x_stride, (uint8_t *)c->act[j] + (size_t)t * rs, n_in);
+    }
+    if (ith == 0) atomic_store(&c->next, 0);
+    lpq__cpu_pool_barrier(c->pool);
+
+    /* Stage 2: tiles of (matmul, row block, column block) from a shared counter. */
+    const int64_t R = tile_rows(T), C = LPQ__MM_TILE_C;
+    const int64_t n_ct = (T + C - 1) / C;
+    int64_t n_tiles[LPQ__MM_GROUP_MAX], total = 0;
+    bool blas[LPQ__MM_GROUP_MAX];
+    for (int i = 0; i < n; i++) {
+        blas[i] = false;
+#ifdef HAVE_OPENBLAS
+        blas[i] = blas_wins(c, mm[i].w, T);
+#endif
+        int64_t n_rt = (mm[i].w->ne1 + R - 1) / R;
+        n_tiles[i] = blas[i] ? n_rt : n_rt * n_ct;   /* a BLAS tile spans every column */
+        total += n_tiles[i];
+    }
+    for (;;) {
+        int64_t k = (int64_t)atomic_fetch_add(&c->next, 1);
+        if (k >= total) break;
+        int i = 0;
+        while (k >= n_tiles[i]) k -= n_tiles[i++];
+        const int64_t n_out = mm[i].w->ne1;
+        if (blas[i]) {
+#ifdef HAVE_OPENBLAS
+            int64_t r0 = k * R;
+            tile_blas(c, ith, &mm[i], x, x_stride, T, r0, LPQ_MIN(R, n_out - r0));
+#endif
+            continue;
+        }
+        int64_t rt = k / n_ct, ct = k % n_ct;
+        int64_t r0 = rt * R, c0 = ct * C;
+        tile_compute(c, ith, &mm[i], views[i], x, x_stride, r0, LPQ_MIN(R, n_out - r0), c0,
+                     LPQ_MIN(C, T - c0));
+    }
+    lpq__cpu_pool_barrier(c->pool);
+}
