@@ -1,7 +1,8 @@
 /*
  * bench_kernels.c — microbenchmark of the CPU kernels, one thread: weight bytes streamed per
  * second by vec_dot (decode) and gemm (prefill, 64 activation rows) over matrices larger than
- * L2 (Qwen2.5-0.5B shapes), for each type and ISA. Not a test; build and run by hand:
+ * L2 (Qwen2.5-0.5B shapes), for each type and ISA: vec_dot row by row, gemm with one
+ * activation row over all weight rows (the decode path), gemm with 64 (prefill). Not a test; build and run by hand:
  *   cc -O2 -std=c11 -D_DEFAULT_SOURCE -I. bench/bench_kernels.c runtimes/cpu/kernels-*.c \
  *      runtimes/cpu/cpu-features.c build-X/quant/liblpq_quant.a -lm -o /tmp/bench_kernels
  *   /tmp/bench_kernels [TYPE ...]
@@ -17,7 +18,8 @@
 
 static double now(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* thread CPU time: the machine is shared, wall time would count other processes */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
     lpq_cpu_features_detect(&f);
     int top = (int)lpq_cpu_isa_best(&f);
     double budget = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 0.25;
-    printf("%-7s %-6s %-11s %9s %9s\n", "type", "isa", "shape", "dot GB/s", "gemm GB/s");
+    printf("%-7s %-6s %-11s %9s %9s %9s\n", "type", "isa", "shape", "dot GB/s", "gemv GB/s", "gemm GB/s");
     for (size_t t = 0; t < sizeof names / sizeof names[0]; t++) {
         if (argc > 1) {
             int want = 0;
@@ -72,8 +74,16 @@ int main(int argc, char **argv) {
                     t1 = now();
                 } while (t1 - t0 < budget);
                 double dot_gbs = (double)wrow * (double)rows * passes / (t1 - t0) / 1e9;
-                double gemm_gbs = 0.0;
+                double gemm_gbs = 0.0, gemv_gbs = 0.0;
                 if (ops->gemm) {
+                    passes = 0;
+                    t0 = now();
+                    do {
+                        ops->gemm(n, rows, 1, out, rows, w, wrow, a, arow);
+                        passes++;
+                        t1 = now();
+                    } while (t1 - t0 < budget);
+                    gemv_gbs = (double)wrow * (double)rows * passes / (t1 - t0) / 1e9;
                     passes = 0;
                     t0 = now();
                     do {
@@ -84,8 +94,9 @@ int main(int argc, char **argv) {
                     /* weight bytes x activation rows per second: the prefill figure of merit */
                     gemm_gbs = (double)wrow * (double)rows * 64.0 * passes / (t1 - t0) / 1e9;
                 }
-                printf("%-7s %-6s %5lldx%-5lld %9.2f %9.2f\n", names[t], lpq_cpu_isa_name((enum lpq_cpu_isa)isa),
-                       (long long)rows, (long long)n, dot_gbs, gemm_gbs);
+                printf("%-7s %-6s %5lldx%-5lld %9.2f %9.2f %9.2f\n", names[t],
+                       lpq_cpu_isa_name((enum lpq_cpu_isa)isa), (long long)rows, (long long)n, dot_gbs,
+                       gemv_gbs, gemm_gbs);
                 fflush(stdout);
                 free(a);
             }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datasets/datasets.h"
 #include "harness/env.h"
 #include "harness/modeldir.h"
 #include "quant/gguf.h"
@@ -239,6 +240,16 @@ enum lpq_status lpq_run(const struct lpq_run_params *p, struct lpq_err *err) {
     else if (p->model_dir) st = lpq_modeldir_open(p->model_dir, p->baseline, &md, err);
     else st = lpq_err_set(err, LPQ_STATUS_BAD_ARG, "give --model-dir DIR or --model FILE");
     if (st) return st;
+    /* a missing or wrong dataset stops the job before any model is loaded */
+    for (size_t i = 0; i < n_suites; i++) {
+        if (!suites[i]->uses_text) continue;
+        char *dpath = NULL;
+        st = lpq_dataset_resolve(opts.dataset ? opts.dataset : lpq_dataset_default_text(), opts.data_dir, &dpath,
+                                 NULL, err);
+        lpq_free(dpath);
+        if (st) goto done;
+        break;
+    }
     size_t n_rt = parse_runtimes(p, rts), n_usable = 0;
     for (size_t r = 0; r < n_rt; r++) {
         if (rts[r].reg) n_usable++;
@@ -281,7 +292,10 @@ enum lpq_status lpq_run(const struct lpq_run_params *p, struct lpq_err *err) {
         }
         struct lpq_rt_params rtp = p->rt;
         int64_t need_ctx = opts.n_ctx > 0 ? opts.n_ctx : 512;
-        if (rtp.n_batch < need_ctx) rtp.n_batch = need_ctx;
+        if (rtp.n_batch < need_ctx) rtp.n_batch = need_ctx;   /* a whole chunk in one eval call */
+        /* n_ctx 0 lets the runtime pick the model's context (capped at 4096); ask for more only
+         * when a window needs it */
+        if (rtp.n_ctx != 0 ? rtp.n_ctx < need_ctx : need_ctx > 4096) rtp.n_ctx = need_ctx;
         struct lpq_rt_model *base_model = NULL;
         bool base_tried = false;
         char base_why[LPQ_ERR_MSG_MAX] = "";

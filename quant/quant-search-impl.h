@@ -12,6 +12,7 @@
 #include "quant/types.h"
 
 #define LPQ__MAX_SUB 32   /* largest block / sub-block fitted at once (values) */
+#define LPQ__TOPN 3      /* asymmetric fits: candidates refined by Lloyd steps */
 #define LPQ__LLOYD 3     /* refit/re-round rounds per candidate scale */
 #define LPQ__QK_K 256     /* super-block size of the K-quants and IQ4_XS (values) */
 

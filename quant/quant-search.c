@@ -13,10 +13,16 @@
  * (weighted by Σ w q² of each sub-block), re-round every value with the decoded scales, try
  * each integer scale ±1, and finally refit the fp16 super-scales by least squares.
  */
+/* The fits are reductions over 16–32 values: let GCC reorder the float sums so they
+ * vectorize (results stay deterministic: the same code runs for every thread count). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "associative-math", "no-signed-zeros", "no-trapping-math")
+#endif
 #include "quant/quant-search-impl.h"
 
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 /* IQ4_NL / IQ4_XS non-linear grid (format constant, FORMATS.md). */
 const int8_t lpq__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
@@ -44,7 +50,8 @@ void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *
     /* A row of zeros still needs positive weights so every fit is well posed. */
     *sigma2 = sg > 1e-30f ? sg : 1e-30f;
     /* Columns the calibration never excited keep a small weight instead of none. */
-    float ie = n > 0 ? (float)(1e-5 * si / (double)n) : 0.0f;
+    static double lam = -1; if (lam < 0) { const char *e = getenv("LPQ_IMP_LAMBDA"); lam = e ? atof(e) : 1e-5; }
+    float ie = n > 0 ? (float)(lam * si / (double)n) : 0.0f;
     *imp_eps = ie > 1e-30f ? ie : 1e-30f;
 }
 
@@ -97,10 +104,10 @@ float lpq__sym_err(const float *x, const float *w, int n, float d, int qmin, int
     return e;
 }
 
-/* Rounds with scale d, refits d for those integers; returns the refitted d and its error. */
-static float sym_try(const float *x, const float *w, int n, float d, int qmin, int qmax,
-                     float swx2, int8_t *L, float *err) {
-    float id = 1.0f / d;
+/* Rounds x·id into L and returns the weighted sums Σw·x·q and Σw·q² (the refit d is their
+ * ratio and the error Σw·x² − sxq²/sqq). Division-free so the candidate loop stays cheap. */
+static inline void sym_sums(const float *x, const float *w, int n, float id, int qmin, int qmax,
+                            int8_t *L, float *sxq_out, float *sqq_out) {
     float sxq = 0, sqq = 0;
     for (int i = 0; i < n; i++) {
         int q = qround(x[i] * id, qmin, qmax);
@@ -108,56 +115,65 @@ static float sym_try(const float *x, const float *w, int n, float d, int qmin, i
         sxq += w[i] * x[i] * (float)q;
         sqq += w[i] * (float)(q * q);
     }
-    if (!(sqq > 0)) {
-        *err = swx2;
-        return 0;
-    }
-    *err = swx2 - sxq * sxq / sqq;
-    return sxq / sqq;
+    *sxq_out = sxq;
+    *sqq_out = sqq;
 }
 
 float lpq__fit_sym(const float *x, const float *w, int n, int qmin, int qmax, int nstep,
                    int8_t *L, float *err_out) {
     LPQ_ASSERT(n > 0 && n <= LPQ__MAX_SUB);
-    float amax = 0, vmax = 0, swx2 = 0;
+    float mx = x[0], mn = x[0], swx2 = 0;
     for (int i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        if (a > amax) { amax = a; vmax = x[i]; }
+        mx = x[i] > mx ? x[i] : mx;
+        mn = x[i] < mn ? x[i] : mn;
         swx2 += w[i] * x[i] * x[i];
     }
-    if (!(amax > 1e-30f)) {
+    float vmax = -mn > mx ? mn : mx;       /* the value of largest magnitude */
+    if (!(fabsf(vmax) > 1e-30f)) {
         memset(L, 0, (size_t)n);
         if (err_out) *err_out = swx2;
         return 0;
     }
     int8_t Lt[LPQ__MAX_SUB];
-    float best_err = INFINITY, best_d = 0;
+    /* best = the largest sxq²/sqq (the error is swx2 minus it), compared by cross-multiplying */
+    float best_num = -1, best_den = 1, best_sxq = 0;
+    float inv = 1.0f / vmax;
+    float step_div = 1.0f / (float)(nstep > 0 ? nstep : 1);
     for (int side = 0; side < 2; side++) {
         int m = side == 0 ? -qmin : qmax;     /* magnitude of the end vmax is mapped to */
-        if (m <= 0) continue;
+        if (m <= 0 || (side == 1 && qmax == -qmin)) continue;   /* symmetric range: one side */
         float sgn = side == 0 ? -1.0f : 1.0f;
+        float step = (0.4f * (float)m + 0.5f) * step_div;
         for (int k = -1; k <= nstep; k++) {
             /* k = -1 is exactly the round-to-nearest scale; then m+0.5 down to 0.6·m. */
-            float t = k < 0 ? (float)m
-                            : ((float)m + 0.5f) - (float)k * (0.4f * (float)m + 0.5f) / (float)(nstep > 0 ? nstep : 1);
+            float t = k < 0 ? (float)m : ((float)m + 0.5f) - (float)k * step;
             if (t <= 0.25f) continue;
-            float d0 = vmax / (sgn * t);
-            float e;
-            float d = sym_try(x, w, n, d0, qmin, qmax, swx2, Lt, &e);
-            if (e < best_err && d != 0) {
-                best_err = e;
-                best_d = d;
+            float sxq, sqq;
+            sym_sums(x, w, n, sgn * t * inv, qmin, qmax, Lt, &sxq, &sqq);
+            if (sqq > 0 && sxq != 0 && sxq * sxq * best_den > best_num * sqq) {
+                best_num = sxq * sxq;
+                best_den = sqq;
+                best_sxq = sxq;
                 memcpy(L, Lt, (size_t)n);
             }
         }
     }
+    if (best_num < 0) {
+        memset(L, 0, (size_t)n);
+        if (err_out) *err_out = swx2;
+        return 0;
+    }
+    float best_d = best_sxq / best_den;
+    float best_err = swx2 - best_num / best_den;
     /* Re-round with the refitted scale while that helps. */
-    for (int it = 0; it < 3 && best_d != 0; it++) {
-        float e;
-        float d = sym_try(x, w, n, best_d, qmin, qmax, swx2, Lt, &e);
-        if (!(e < best_err * (1 - 1e-6f)) || d == 0) break;
+    for (int it = 0; it < 3; it++) {
+        float sxq, sqq;
+        sym_sums(x, w, n, 1.0f / best_d, qmin, qmax, Lt, &sxq, &sqq);
+        if (!(sqq > 0) || sxq == 0) break;
+        float e = swx2 - sxq * sxq / sqq;
+        if (!(e < best_err * (1 - 1e-6f))) break;
         best_err = e;
-        best_d = d;
+        best_d = sxq / sqq;
         memcpy(L, Lt, (size_t)n);
     }
     if (err_out) *err_out = best_err;
@@ -182,21 +198,15 @@ struct asym_sums {
     float sw, swx, swx2;
 };
 
-/* Weighted least squares for (s, o) given integers L; o ≤ 0 when o_le0. Returns the error. */
-static float asym_refit(const float *x, const float *w, int n, const uint8_t *L, const struct asym_sums *S,
-                        bool o_le0, float *s_out, float *o_out) {
-    float sq = 0, sqq = 0, sxq = 0;
-    for (int i = 0; i < n; i++) {
-        float q = (float)L[i];
-        sq += w[i] * q;
-        sqq += w[i] * q * q;
-        sxq += w[i] * x[i] * q;
-    }
+/* Weighted least squares for (s, o) given the integer sums; o ≤ 0 when o_le0. Returns the error. */
+static inline float asym_solve(const struct asym_sums *S, float sq, float sqq, float sxq, bool o_le0,
+                               float *s_out, float *o_out) {
     float s, o;
     float D = S->sw * sqq - sq * sq;
     if (D > 1e-30f * S->sw * sqq && D > 0) {
-        s = (S->sw * sxq - S->swx * sq) / D;
-        o = (sqq * S->swx - sq * sxq) / D;
+        float iD = 1.0f / D;
+        s = (S->sw * sxq - S->swx * sq) * iD;
+        o = (sqq * S->swx - sq * sxq) * iD;
     } else {
         s = 0;
         o = S->sw > 0 ? S->swx / S->sw : 0;
@@ -209,6 +219,21 @@ static float asym_refit(const float *x, const float *w, int n, const uint8_t *L,
     *o_out = o;
     float e = S->swx2 + s * s * sqq + o * o * S->sw - 2 * s * sxq - 2 * o * S->swx + 2 * s * o * sq;
     return e < 0 ? 0 : e;
+}
+
+/* Rounds (x − base)·is into L and refits (s, o): one fused pass. */
+static inline float asym_round_fit(const float *x, const float *w, int n, float base, float is, int qmax,
+                                   const struct asym_sums *S, bool o_le0, uint8_t *L, float *s_out, float *o_out) {
+    float sq = 0, sqq = 0, sxq = 0;
+    for (int i = 0; i < n; i++) {
+        int qi = qround((x[i] - base) * is, 0, qmax);
+        L[i] = (uint8_t)qi;
+        float q = (float)qi;
+        sq += w[i] * q;
+        sqq += w[i] * q * q;
+        sxq += w[i] * x[i] * q;
+    }
+    return asym_solve(S, sq, sqq, sxq, o_le0, s_out, o_out);
 }
 
 float lpq__fit_asym(const float *x, const float *w, int n, int qmax, int nstep, bool o_le0,
@@ -232,38 +257,35 @@ float lpq__fit_asym(const float *x, const float *w, int n, int qmax, int nstep, 
     }
     uint8_t Lt[LPQ__MAX_SUB];
     float best_err = INFINITY, best_s = 0, best_o = mn;
-    /* The three best single-refit candidates seed the Lloyd iterations below. */
-    float top_e[3] = { INFINITY, INFINITY, INFINITY }, top_s[3] = { 0 }, top_o[3] = { 0 };
-    float range = mx - mn;
+    /* The LPQ__TOPN best single-refit candidates seed the Lloyd iterations below. */
+    float top_e[LPQ__TOPN], top_s[LPQ__TOPN] = { 0 }, top_o[LPQ__TOPN] = { 0 };
+    for (int t = 0; t < LPQ__TOPN; t++) top_e[t] = INFINITY;
+    float irange = 1.0f / (mx - mn), kstep = 2.0f / (float)(nstep > 0 ? nstep : 1);
     for (int k = -1; k <= nstep; k++) {
         /* k = -1: plain min/max round-to-nearest; then q_max−1 … q_max+1 steps across the range. */
-        float iscale = k < 0 ? (float)qmax / range
-                             : ((float)qmax - 1.0f + 2.0f * (float)k / (float)(nstep > 0 ? nstep : 1)) / range;
+        float iscale = k < 0 ? (float)qmax * irange : ((float)qmax - 1.0f + kstep * (float)k) * irange;
         if (iscale <= 0) continue;
-        for (int i = 0; i < n; i++) Lt[i] = (uint8_t)qround((x[i] - mn) * iscale, 0, qmax);
         float s, o;
-        float e = asym_refit(x, w, n, Lt, &S, o_le0, &s, &o);
+        float e = asym_round_fit(x, w, n, mn, iscale, qmax, &S, o_le0, Lt, &s, &o);
         if (e < best_err) {
             best_err = e;
             best_s = s;
             best_o = o;
             memcpy(L, Lt, (size_t)n);
         }
-        for (int t = 0; t < 3; t++) {
+        for (int t = 0; t < LPQ__TOPN; t++) {
             if (e < top_e[t]) {
-                for (int u = 2; u > t; u--) { top_e[u] = top_e[u - 1]; top_s[u] = top_s[u - 1]; top_o[u] = top_o[u - 1]; }
+                for (int u = LPQ__TOPN - 1; u > t; u--) { top_e[u] = top_e[u - 1]; top_s[u] = top_s[u - 1]; top_o[u] = top_o[u - 1]; }
                 top_e[t] = e; top_s[t] = s; top_o[t] = o;
                 break;
             }
         }
     }
     /* Lloyd steps: re-round with the fitted (s, o), refit, while the error drops. */
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < LPQ__TOPN; t++) {
         float s = top_s[t], o = top_o[t], prev = top_e[t];
         for (int it = 0; it < LPQ__LLOYD && s > 0 && isfinite(prev); it++) {
-            float is = 1.0f / s;
-            for (int i = 0; i < n; i++) Lt[i] = (uint8_t)qround((x[i] - o) * is, 0, qmax);
-            float e = asym_refit(x, w, n, Lt, &S, o_le0, &s, &o);
+            float e = asym_round_fit(x, w, n, o, 1.0f / s, qmax, &S, o_le0, Lt, &s, &o);
             if (e < best_err) {
                 best_err = e;
                 best_s = s;
@@ -281,12 +303,22 @@ float lpq__fit_asym(const float *x, const float *w, int n, int qmax, int nstep, 
 
 /* ---- the IQ4 non-linear grid: x ≈ d·K[q] --------------------------------------------------- */
 
-static inline int grid_nearest(float v) {
-    /* Midpoints between neighbouring grid values; index = how many lie below v. */
-    static const float mid[15] = { -115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
-                                   7.0f, 19.0f, 31.5f, 45.5f, 61.0f, 79.0f, 101.0f };
+/* Midpoints between neighbouring grid values and the steps between them: the nearest grid
+ * index is how many midpoints lie below v, and its value the sum of the steps passed —
+ * branch-free, so the loops below vectorize. */
+static const float grid_mid[15] = { -115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
+                                    7.0f, 19.0f, 31.5f, 45.5f, 61.0f, 79.0f, 101.0f };
+static const float grid_step[15] = { 23, 21, 18, 16, 14, 13, 12, 11, 12, 12, 13, 15, 16, 20, 24 };
+
+static inline int grid_nearest(float v, float *val) {
     int idx = 0;
-    for (int k = 0; k < 15; k++) idx += v > mid[k];
+    float k = -127.0f;
+    for (int j = 0; j < 15; j++) {
+        int c = v > grid_mid[j];
+        idx += c;
+        k += c ? grid_step[j] : 0.0f;
+    }
+    *val = k;
     return idx;
 }
 
@@ -294,9 +326,10 @@ float lpq__grid_err(const float *x, const float *w, int n, float d, int8_t *L) {
     float e = 0;
     float id = d != 0 ? 1.0f / d : 0.0f;
     for (int i = 0; i < n; i++) {
-        int q = d != 0 ? grid_nearest(x[i] * id) : 8;   /* K[8] = 1: closest to 0 */
+        float k = 1.0f;
+        int q = d != 0 ? grid_nearest(x[i] * id, &k) : 8;   /* K[8] = 1: closest to 0 */
         if (L) L[i] = (int8_t)q;
-        float r = x[i] - d * (float)lpq__iq4_grid[q];
+        float r = x[i] - d * k;
         e += w[i] * r * r;
     }
     return e;
@@ -306,9 +339,9 @@ static float grid_try(const float *x, const float *w, int n, float d, float swx2
     float id = 1.0f / d;
     float sxk = 0, skk = 0;
     for (int i = 0; i < n; i++) {
-        int q = grid_nearest(x[i] * id);
+        float k;
+        int q = grid_nearest(x[i] * id, &k);
         L[i] = (int8_t)q;
-        float k = (float)lpq__iq4_grid[q];
         sxk += w[i] * x[i] * k;
         skk += w[i] * k * k;
     }

@@ -216,13 +216,13 @@ static const char *const merge_src[][2] = {
     {" ", "n"}, {" ", "i"}, {"l", "l"}, {"l", "e"}, {"a", "s"}, {"s", "t"}, {"v", "e"}, {"i", "on"},
     {" a", "nd"}, {" t", "o"}, {" o", "f"}, {" i", "n"}, {" ", "y"}, {" ", "g"}, {" ", "r"}, {" ", "e"},
     {"o", "w"}, {"o", "m"}, {"c", "h"}, {"l", "y"}, {"i", "c"}, {"e", "l"}, {" w", "as"}, {" th", "at"},
-    {" h", "e"}, {" s", "he"}, {"en", "t"}, {" b", "e"}, {" c", "on"}, {" re", ""}, {" w", "it"},
+    {" h", "e"}, {" s", "he"}, {"en", "t"}, {" b", "e"}, {" c", "on"}, {" w", "it"},
     {" wit", "h"}, {"o", "o"}, {"a", "y"}, {" p", "l"}, {" pl", "ay"}, {" l", "o"}, {" lo", "ve"},
-    {" d", "ay"}, {" s", "a"}, {" sa", "w"}, {" u", "p"}, {" ", "u"}, {" O", "n"}, {" ", "O"},
+    {" d", "ay"}, {" s", "a"}, {" sa", "w"}, {" ", "u"}, {" u", "p"}, {" ", "O"}, {" O", "n"},
     {"O", "n"}, {"On", "ce"}, {"c", "e"}, {" t", "i"}, {" ti", "m"}, {" tim", "e"}, {" ", "T"},
-    {" T", "he"}, {"T", "he"}, {"i", "d"}, {" s", "aid"}, {"a", "id"}, {" ", "."}, {".", "\n"},
+    {" T", "he"}, {"T", "he"}, {"i", "d"}, {"a", "id"}, {" s", "aid"}, {" ", "."}, {".", "\n"},
     {",", " "}, {"e", "e"}, {" s", "ee"}, {"k", "e"}, {" li", "ke"}, {" l", "i"}, {"r", "i"},
-    {"g", "ir"}, {"i", "r"}, {" gir", "l"}, {" g", "irl"}, {"irl", ""},
+    {"i", "r"}, {" g", "ir"}, {" gir", "l"},
 };
 
 struct vocab {
@@ -374,7 +374,7 @@ enum lpq_status lpq_synth_write(const char *path, const struct lpq_synth_params 
     CHK(lpq_gguf_writer_set_u32(w, K("rope.dimension_count"), (uint32_t)s->head_dim));
     CHK(lpq_gguf_writer_set_u32(w, K("vocab_size"), (uint32_t)s->n_vocab));
     CHK(lpq_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2"));
-    CHK(lpq_gguf_writer_set_str(w, "tokenizer.ggml.pre", "gpt2"));
+    CHK(lpq_gguf_writer_set_str(w, "tokenizer.ggml.pre", "gpt-2"));
     CHK(lpq_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v.tok, NULL, v.n_tok));
     CHK(lpq_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", LPQ_GGUF_I32, v.type, v.n_tok));
     CHK(lpq_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v.merges, NULL, v.n_merges));

@@ -45,7 +45,8 @@ double lpq_rng_uniform(struct lpq_rng *r) {
 
 /* ---- candidate ordering ----------------------------------------------------------------- */
 
-/* Work layout: float w[n_vocab] (unnormalised probabilities) then int32 idx[n_vocab]. */
+/* Work layout: float w[n_vocab] (unnormalised probabilities by token id) then int32
+ * idx[n_vocab] (candidate ids). */
 size_t lpq_rt_sample_work_size(int32_t n_vocab) {
     return (size_t)(n_vocab > 0 ? n_vocab : 0) * (sizeof(float) + sizeof(int32_t));
 }
@@ -76,8 +77,8 @@ static void sift_down(int32_t *h, int64_t n, int64_t i, const float *l) {
  * needed, which is the usual case for top-k and top-p.
  */
 struct pop_state {
-    double cum, target;         /* top-p: stop once cum >= target (target < 0: never) */
-    float max_l;
+    double cum, target;         /* top-p: stop once cum >= target */
+    const float *w;             /* unnormalised probability per token id */
 };
 
 static int64_t select_best(int32_t *idx, int64_t n, const float *l, int64_t limit,
@@ -92,7 +93,7 @@ static int64_t select_best(int32_t *idx, int64_t n, const float *l, int64_t limi
         sift_down(idx, end, 0, l);
         k++;
         if (ps) {
-            ps->cum += exp((double)l[top] - (double)ps->max_l);
+            ps->cum += ps->w[top];
             if (ps->cum >= ps->target) break;
         }
     }
@@ -103,6 +104,40 @@ static int64_t select_best(int32_t *idx, int64_t n, const float *l, int64_t limi
         idx[n - k + i] = t;
     }
     memmove(idx, idx + n - k, (size_t)k * sizeof(int32_t));
+    return k;
+}
+
+/* Min-heap (worst candidate at the root) for top-k. */
+static void sift_down_worst(int32_t *h, int64_t n, int64_t i, const float *l) {
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= n) return;
+        if (c + 1 < n && ranks_before(l, h[c], h[c + 1])) c++;
+        if (!ranks_before(l, h[i], h[c])) return;
+        int32_t t = h[c];
+        h[c] = h[i];
+        h[i] = t;
+        i = c;
+    }
+}
+
+/* The k best of l[0..n) into idx[0..k), best first: one pass with a k-sized heap whose root
+ * is the worst kept, so most tokens cost one comparison; then a heap sort of the k. */
+static int64_t top_k_select(int32_t *idx, int32_t n, const float *l, int64_t k) {
+    for (int32_t v = 0; v < k; v++) idx[v] = v;
+    for (int64_t i = k / 2 - 1; i >= 0; i--) sift_down_worst(idx, k, i, l);
+    for (int32_t v = (int32_t)k; v < n; v++) {
+        if (ranks_before(l, v, idx[0])) {
+            idx[0] = v;
+            sift_down_worst(idx, k, 0, l);
+        }
+    }
+    for (int64_t end = k - 1; end > 0; end--) {
+        int32_t t = idx[0];
+        idx[0] = idx[end];
+        idx[end] = t;
+        sift_down_worst(idx, end, 0, l);
+    }
     return k;
 }
 
@@ -120,17 +155,18 @@ static int bucket_of(float l, float hi, double scale) {
     return b < TOP_P_BUCKETS - 1 ? (int)b : TOP_P_BUCKETS - 1;
 }
 
-static int64_t top_p_prefix(int32_t *idx, int64_t n, const float *l, float max_l, double target) {
+static int64_t top_p_prefix(int32_t *idx, int64_t n, const float *l, const float *w, float max_l,
+                            double target) {
     float lo = max_l;
     for (int64_t i = 0; i < n; i++) lo = l[idx[i]] < lo ? l[idx[i]] : lo;
     if (n <= 256 || !(max_l > lo)) {
-        struct pop_state ps = { .cum = 0.0, .target = target, .max_l = max_l };
+        struct pop_state ps = { .cum = 0.0, .target = target, .w = w };
         return select_best(idx, n, l, n, &ps);
     }
     const double scale = TOP_P_BUCKETS / ((double)max_l - (double)lo);
     double mass[TOP_P_BUCKETS] = { 0 };
     for (int64_t i = 0; i < n; i++)
-        mass[bucket_of(l[idx[i]], max_l, scale)] += exp((double)l[idx[i]] - (double)max_l);
+        mass[bucket_of(l[idx[i]], max_l, scale)] += w[idx[i]];
     double cum = 0.0;
     int B = 0;
     while (B < TOP_P_BUCKETS - 1 && cum + mass[B] < target) cum += mass[B++];
@@ -149,7 +185,7 @@ static int64_t top_p_prefix(int32_t *idx, int64_t n, const float *l, float max_l
             i++;
         }
     }
-    struct pop_state ps = { .cum = cum, .target = target, .max_l = max_l };
+    struct pop_state ps = { .cum = cum, .target = target, .w = w };
     return lt + select_best(idx + lt, gt - lt, l, gt - lt, &ps);
 }
 
@@ -193,24 +229,27 @@ int32_t lpq_rt_sample(const struct lpq_rt_sampler *s, float *logits, int32_t n_v
     if (!(s->temperature > 0.0f)) return argmax(logits, n_vocab);
 
     const float inv_t = 1.0f / s->temperature;
-    for (int32_t v = 0; v < n_vocab; v++) {
-        logits[v] *= inv_t;
-        idx[v] = v;
-    }
+    for (int32_t v = 0; v < n_vocab; v++) logits[v] *= inv_t;
 
     /* top-k: the k best, ordered. */
     int64_t n = n_vocab;
     bool sorted = false;
     if (s->top_k > 0 && s->top_k < n_vocab) {
-        n = select_best(idx, n_vocab, logits, s->top_k, NULL);
+        n = top_k_select(idx, n_vocab, logits, s->top_k);
         sorted = true;
+    } else {
+        for (int32_t v = 0; v < n_vocab; v++) idx[v] = v;
     }
     float max_l = sorted ? logits[idx[0]] : logits[argmax(logits, n_vocab)];
     if (!isfinite(max_l)) return idx[sorted ? 0 : argmax(logits, n_vocab)];
 
-    /* Probability mass of the top-k set, which top-p's threshold is relative to. */
+    /* Unnormalised probabilities, indexed by token id, and the mass of the top-k set, which
+     * top-p's threshold is relative to. */
     double total = 0.0;
-    for (int64_t i = 0; i < n; i++) total += exp((double)logits[idx[i]] - (double)max_l);
+    for (int64_t i = 0; i < n; i++) {
+        w[idx[i]] = (float)exp((double)logits[idx[i]] - (double)max_l);
+        total += w[idx[i]];
+    }
 
     /* min-p keeps p >= min_p * p_max, i.e. logit >= max + log(min_p). It keeps a prefix of
      * the ranked order, as top-p does, so applying it first gives the same intersection and
@@ -230,26 +269,23 @@ int32_t lpq_rt_sample(const struct lpq_rt_sampler *s, float *logits, int32_t n_v
             double cum = 0.0;
             int64_t k = 0;
             while (k < n) {
-                cum += exp((double)logits[idx[k]] - (double)max_l);
+                cum += w[idx[k]];
                 k++;
                 if (cum >= target) break;
             }
             n = k;
         } else {
-            n = top_p_prefix(idx, n, logits, max_l, target);
+            n = top_p_prefix(idx, n, logits, w, max_l, target);
         }
     }
     if (n < 1) return idx[0];
 
     /* Categorical draw over what is left, in a fixed order. */
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        w[i] = (float)exp((double)logits[idx[i]] - (double)max_l);
-        sum += w[i];
-    }
+    for (int64_t i = 0; i < n; i++) sum += w[idx[i]];
     double r = lpq_rng_uniform(rng) * sum, acc = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        acc += w[i];
+        acc += w[idx[i]];
         if (r < acc) return idx[i];
     }
     return idx[n - 1];

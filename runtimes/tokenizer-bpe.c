@@ -17,6 +17,13 @@
 #define RE_LLAMA3 RE_CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 #define RE_QWEN2 RE_CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 #define RE_CJK "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+"
+#define RE_CJK_KANA "[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+"
+#define RE_BLOOM " ?[^(\\s|.,!?\\x{2026}\\x{3002}\\x{FF0C}\\x{3001}\\x{964}\\x{6D4}\\x{60C})]+"
+#define RE_DEEPSEEK3 "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+"
+#define RE_UPPER "((?=[\\p{L}])([^a-z]))"
+#define RE_LOWER "((?=[\\p{L}])([^A-Z]))"
+#define RE_TEKKEN "[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER "*" RE_LOWER "+|[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER "+" RE_LOWER "*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define RE_GPT4O "[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER "*" RE_LOWER "+" RE_CONTRACTIONS "?|[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER "+" RE_LOWER "*" RE_CONTRACTIONS "?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 struct pre_def {
     const char *names[8];          /* tokenizer.ggml.pre values */
@@ -60,6 +67,32 @@ static const struct pre_def k_pre[] = {
     { { "starcoder", "refact", "codeshell", "exaone", "minerva-7b", "mellum2" }, { "\\p{N}", RE_GPT2 }, true, false, false },
     { { "command-r", "smollm" }, { "\\p{N}", RE_GPT2 }, false, false, false },
     { { "chatglm-bpe" }, { RE_LLAMA3 }, true, false, false },
+    { { "glm4", "glm5" }, { RE_LLAMA3 }, true, true, false },
+    { { "poro-chat" }, { RE_BLOOM }, false, false, false },
+    { { "bloom", "gpt3-finnish" }, { RE_BLOOM }, true, false, false },
+    { { "viking" }, { RE_BLOOM, "\\p{N}" }, false, false, false },
+    { { "tekken" }, { RE_TEKKEN }, false, true, true },
+    { { "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2" }, { RE_GPT4O }, false, false, false },
+    { { "bailingmoe", "bailingmoe2", "llada-moe" },
+      { "'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+" },
+      false, false, false },
+    { { "seed-coder" },
+      { RE_CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| ?[^\\s\\p{L}\\p{N}\\r\\n]+|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+      false, false, false },
+    { { "ufakzeka" }, { "[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+      false, false, false },
+    { { "grok-2", "solar-open" }, { RE_QWEN2 }, false, false, false },
+    { { "qwen35" },
+      { RE_CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+      false, false, false },
+    { { "laguna" }, { "[^\\n]+|[\\n]+", RE_QWEN2 }, false, false, false },
+    { { "minicpm5" },
+      { "\\p{N}{1,3}", RE_CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}+| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+      true, true, false },
+    { { "deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4" },
+      { "\\p{N}{1,3}", RE_CJK_KANA, RE_DEEPSEEK3 "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }, false, false, false },
+    { { "spark2_5" }, { "\\p{N}{1,3}", RE_CJK_KANA, RE_DEEPSEEK3 "|[\\r\\n]|\\s+(?!\\S)|\\s+", "\\p{N}" },
+      false, false, false },
 };
 
 /* GPT-2's byte ↔ character map: printable Latin-1 bytes stand for themselves, the other 68

@@ -43,6 +43,15 @@ enum lpq__ucat {
 /* Category (low 5 bits) | LPQ__UPROP_WS. Generated table (tokenizer-unicode.c). */
 uint8_t lpq__unicode_props(uint32_t cp);
 extern const char lpq__unicode_version[];
+/* Generated: {first, last, nfd first code point} ranges and {code point, lowercase} pairs. */
+extern const uint32_t lpq__unicode_nfd[][3];
+extern const size_t lpq__unicode_n_nfd;
+extern const uint32_t lpq__unicode_lower[][2];
+extern const size_t lpq__unicode_n_lower;
+/* First code point of cp's NFD decomposition (cp itself when it has none). */
+uint32_t lpq__unicode_nfd_first(uint32_t cp);
+/* Simple lowercase mapping (cp itself when none). */
+uint32_t lpq__unicode_tolower(uint32_t cp);
 
 /* Decodes one code point at s[0..n) (n >= 1) the way llama.cpp does: a lead byte's length
  * with continuation bytes checked, no overlong/surrogate checks; an invalid sequence gives
@@ -141,7 +150,10 @@ struct lpq_tokenizer {
     uint8_t special_first[256];         /* 1 when some special text starts with that byte */
 
     int32_t bos, eos, eot, eom, unk;    /* -1 = none */
-    bool add_bos, add_eos;
+    int32_t sep;                        /* WPM: appended with add_special; -1 = none */
+    bool add_bos, add_eos, add_sep;
+    bool wpm_lowercase, wpm_strip_accents;  /* WPM normaliser options */
+    uint32_t max_token_len;             /* bytes, longest vocabulary text */
     bool add_space_prefix;              /* SPM: prepend ' ' to text after BOS/specials */
     bool clean_spaces;                  /* detokenize clean-up of " ." etc. */
     bool ignore_merges;                 /* BPE: a pre-token that is a whole token skips merging */
@@ -168,13 +180,14 @@ uint64_t lpq__hash(const void *s, size_t n);
 /* Per-model tokenizers over one raw-text fragment (no special tokens inside). */
 enum lpq_status lpq__spm_tokenize(const struct lpq_tokenizer *t, const char *text, size_t n,
                                   struct lpq__ids *out);
+enum lpq_status lpq__wpm_tokenize(const struct lpq_tokenizer *t, const char *text, size_t n,
+                                  struct lpq__ids *out);
 enum lpq_status lpq__bpe_tokenize(const struct lpq_tokenizer *t, const char *text, size_t n,
                                   struct lpq__ids *out);
 /* BPE setup at load: pre-tokenizer regexes by name, flags, byte table. UNSUPPORTED for an
  * unknown pre-tokenizer. */
 enum lpq_status lpq__bpe_init(struct lpq_tokenizer *t, const char *pre, struct lpq_err *err);
-/* Splits text into pre-tokens with t's regexes; calls back each word (byte range of the
- * U+FFFD-repaired text, see implementation). Exposed for tests. */
+/* Rank of the merge (a[0..na), a[na..na+nb)), -1 if none; the two halves are adjacent. */
 int32_t lpq__bpe_merge_rank(const struct lpq_tokenizer *t, const char *a, size_t na, size_t nb);
 
 #endif /* LPQ_TOKENIZER_IMPL_H */

@@ -75,6 +75,10 @@ struct re_inst {
 };
 
 struct lpq__re {
+    /* llama.cpp runs patterns without \p{..} through std::wregex on text where every
+     * non-ASCII White_Space code point was replaced by U+000B, so such a character matches \s
+     * but not a literal range that contains it (U+3000 in deepseek's "[　-。]"). */
+    bool ws_as_vt;
     struct re_class *cls;
     uint32_t n_cls, cap_cls;
     struct re_inst *code;
@@ -195,9 +199,10 @@ static uint32_t next_cp(struct parser *p) {
 /* \p{Name} after the 'p' was read. Returns a category mask, 0 on error. */
 static uint32_t parse_prop(struct parser *p) {
     static const struct { const char *name; uint32_t mask; } props[] = {
-        { "L", LPQ__UMASK_L }, { "Lu", LPQ__UCAT_BIT(LPQ__UCAT_LU) }, { "Ll", LPQ__UCAT_BIT(LPQ__UCAT_LL) },
-        { "Lt", LPQ__UCAT_BIT(LPQ__UCAT_LT) }, { "Lm", LPQ__UCAT_BIT(LPQ__UCAT_LM) },
-        { "Lo", LPQ__UCAT_BIT(LPQ__UCAT_LO) }, { "M", LPQ__UMASK_M }, { "Mn", LPQ__UCAT_BIT(LPQ__UCAT_MN) },
+        /* llama.cpp matches \p{Lu} \p{Ll} \p{Lt} \p{Lm} \p{Lo} as any letter (its regex
+         * fallback collapses code points to one class per major category); so does lpq. */
+        { "L", LPQ__UMASK_L }, { "Lu", LPQ__UMASK_L }, { "Ll", LPQ__UMASK_L }, { "Lt", LPQ__UMASK_L },
+        { "Lm", LPQ__UMASK_L }, { "Lo", LPQ__UMASK_L }, { "M", LPQ__UMASK_M }, { "Mn", LPQ__UCAT_BIT(LPQ__UCAT_MN) },
         { "N", LPQ__UMASK_N }, { "Nd", LPQ__UCAT_BIT(LPQ__UCAT_ND) }, { "Nl", LPQ__UCAT_BIT(LPQ__UCAT_NL) },
         { "No", LPQ__UCAT_BIT(LPQ__UCAT_NO) }, { "P", LPQ__UMASK_P }, { "S", LPQ__UMASK_S },
         { "Z", LPQ__UMASK_Z }, { "C", LPQ__UMASK_C },
@@ -496,6 +501,7 @@ void lpq__re_free(struct lpq__re *re) {
 enum lpq_status lpq__re_compile(const char *pattern, struct lpq__re **out, struct lpq_err *err) {
     struct lpq__re *re = lpq_calloc(1, sizeof(*re));
     if (!re) return lpq_err_set(err, LPQ_STATUS_NO_MEMORY, "regex: out of memory");
+    re->ws_as_vt = strstr(pattern, "\\p{") == NULL;
     struct parser p = { .s = (const uint8_t *)pattern, .n = strlen(pattern), .re = re, .err = err,
                         .st = LPQ_STATUS_OK, .pattern = pattern };
     struct node *root = p.n ? parse_alt(&p) : NULL;
@@ -548,7 +554,9 @@ static int64_t run(const struct lpq__re *re, int32_t pc0, const struct lpq__utex
         for (;;) {
             const struct re_inst *in = &re->code[pc];
             if (in->op == OP_CLASS) {
-                if (pos < hi && class_test(&re->cls[in->x], txt->cp[pos], txt->props[pos])) {
+                uint32_t c = pos < hi ? txt->cp[pos] : 0;
+                if (c >= 128 && re->ws_as_vt && (txt->props[pos] & LPQ__UPROP_WS)) c = 0x0B;
+                if (pos < hi && class_test(&re->cls[in->x], c, txt->props[pos])) {
                     pos++;
                     pc++;
                     continue;

@@ -408,7 +408,7 @@ static enum lpq_status build_pieces(struct lpq_tokenizer *t, struct lpq_err *err
             memcpy(o, s, n);
             k = n;
         } else if (a & LPQ__ATTR_NORMAL) {
-            if (t->type == LPQ_TOKENIZER_SPM) {
+            if (t->type != LPQ_TOKENIZER_BPE) {
                 for (size_t j = 0; j < n; j++) {
                     if (j + 2 < n && (uint8_t)s[j] == 0xE2 && (uint8_t)s[j + 1] == 0x96 && (uint8_t)s[j + 2] == 0x81) {
                         o[k++] = ' ';
@@ -451,7 +451,7 @@ enum lpq_status lpq_tokenizer_load(struct lpq_gguf *g, struct lpq_tokenizer **ou
     const char *model = NULL, *pre = NULL;
     struct lpq_tokenizer *t = lpq_calloc(1, sizeof(*t));
     if (!t) return lpq_err_set(err, LPQ_STATUS_NO_MEMORY, "tokenizer: out of memory");
-    t->bos = t->eos = t->eot = t->eom = t->unk = -1;
+    t->bos = t->eos = t->eot = t->eom = t->unk = t->sep = -1;
 
     st = lpq_gguf_get_str(g, KEY_MODEL, &model, NULL);
     if (st == LPQ_STATUS_NOT_FOUND) { st = lpq_err_set(err, st, "%s: missing (no tokenizer in the file)", KEY_MODEL); goto done; }
@@ -462,8 +462,9 @@ enum lpq_status lpq_tokenizer_load(struct lpq_gguf *g, struct lpq_tokenizer **ou
 
     if (strcmp(model, "llama") == 0) t->type = LPQ_TOKENIZER_SPM;
     else if (strcmp(model, "gpt2") == 0) t->type = LPQ_TOKENIZER_BPE;
+    else if (strcmp(model, "bert") == 0) t->type = LPQ_TOKENIZER_WPM;
     else {
-        st = lpq_err_set(err, LPQ_STATUS_UNSUPPORTED, "%s: tokenizer '%s' is not supported (lpq has llama, gpt2)", KEY_MODEL, model);
+        st = lpq_err_set(err, LPQ_STATUS_UNSUPPORTED, "%s: tokenizer '%s' is not supported (lpq has llama, gpt2, bert)", KEY_MODEL, model);
         goto done;
     }
 
@@ -488,6 +489,17 @@ enum lpq_status lpq_tokenizer_load(struct lpq_gguf *g, struct lpq_tokenizer **ou
             }
             t->byte_token[b] = id;
         }
+    } else if (t->type == LPQ_TOKENIZER_WPM) {
+        /* llama.cpp's BERT defaults: [UNK] 100, [CLS] 101 as BOS, [SEP] 102. */
+        snprintf(t->pre, sizeof(t->pre), "%s", pre ? pre : "default");
+        t->unk = 100;
+        t->bos = 101;
+        t->sep = 102;
+        t->add_bos = true;
+        t->add_sep = true;
+        t->clean_spaces = true;
+        t->wpm_lowercase = true;
+        for (int b = 0; b < 256; b++) t->byte_token[b] = -1;
     } else {
         st = load_merges(t, g, err);
         if (st != LPQ_STATUS_OK) goto done;
@@ -499,6 +511,7 @@ enum lpq_status lpq_tokenizer_load(struct lpq_gguf *g, struct lpq_tokenizer **ou
     if (t->bos >= t->n_vocab) t->bos = -1;
     if (t->eos >= t->n_vocab) t->eos = -1;
     if (t->unk >= t->n_vocab) t->unk = -1;
+    if (t->sep >= t->n_vocab) t->sep = -1;
 
     if ((st = get_flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err)) != LPQ_STATUS_OK) goto done;
     if ((st = get_id(t, g, "tokenizer.ggml.bos_token_id", &t->bos, true, err)) != LPQ_STATUS_OK) goto done;
@@ -508,6 +521,18 @@ enum lpq_status lpq_tokenizer_load(struct lpq_gguf *g, struct lpq_tokenizer **ou
     if ((st = get_id(t, g, "tokenizer.ggml.unknown_token_id", &t->unk, true, err)) != LPQ_STATUS_OK) goto done;
     if ((st = get_flag(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err)) != LPQ_STATUS_OK) goto done;
     if ((st = get_flag(g, "tokenizer.ggml.add_eos_token", &t->add_eos, err)) != LPQ_STATUS_OK) goto done;
+    if (t->type == LPQ_TOKENIZER_WPM) {
+        if ((st = get_id(t, g, "tokenizer.ggml.seperator_token_id", &t->sep, true, err)) != LPQ_STATUS_OK) goto done;
+        if ((st = get_flag(g, "tokenizer.ggml.add_sep_token", &t->add_sep, err)) != LPQ_STATUS_OK) goto done;
+        if ((st = get_flag(g, "tokenizer.ggml.normalizer.lowercase", &t->wpm_lowercase, err)) != LPQ_STATUS_OK) goto done;
+        t->wpm_strip_accents = t->wpm_lowercase;
+        if ((st = get_flag(g, "tokenizer.ggml.normalizer.strip_accents", &t->wpm_strip_accents, err)) != LPQ_STATUS_OK) goto done;
+        if (t->unk < 0 || t->sep < 0) {
+            st = lpq_err_set(err, LPQ_STATUS_BAD_FILE, "%s: a bert tokenizer needs [UNK] and [SEP] ids",
+                             t->unk < 0 ? "tokenizer.ggml.unknown_token_id" : "tokenizer.ggml.seperator_token_id");
+            goto done;
+        }
+    }
     if (t->add_bos && t->bos < 0) {
         st = lpq_err_set(err, LPQ_STATUS_BAD_FILE, "tokenizer.ggml.bos_token_id: missing, but BOS is to be added");
         goto done;
@@ -519,6 +544,7 @@ enum lpq_status lpq_tokenizer_load(struct lpq_gguf *g, struct lpq_tokenizer **ou
 
     for (int32_t i = 0; i < t->n_vocab; i++) {
         const uint8_t *s = (const uint8_t *)t->pool + t->off[i];
+        t->max_token_len = LPQ_MAX(t->max_token_len, t->len[i]);
         for (uint32_t j = 1; j < t->len[i]; j++) {
             unsigned k = (unsigned)s[j - 1] << 8 | s[j];
             t->pair_bits[k >> 3] |= (uint8_t)(1u << (k & 7));
@@ -709,7 +735,7 @@ enum lpq_status lpq_tokenize(const struct lpq_tokenizer *t, const char *text, si
         st = partition(t, text, len, parse_special, &fr);
         if (st != LPQ_STATUS_OK) goto done;
     }
-    if (add_special && t->add_bos && t->bos >= 0) lpq__ids_push(&o, t->bos);
+    if (add_special && (t->add_bos || t->type == LPQ_TOKENIZER_WPM) && t->bos >= 0) lpq__ids_push(&o, t->bos);
     if (t->type == LPQ_TOKENIZER_SPM) {
         /* The space prefix goes before the first text and every text after a special token. */
         bool prev_special = true;
@@ -738,11 +764,14 @@ enum lpq_status lpq_tokenize(const struct lpq_tokenizer *t, const char *text, si
         for (size_t k = 0; k < fr.n && st == LPQ_STATUS_OK; k++) {
             const struct frag *f = &fr.v[k];
             if (f->id >= 0) lpq__ids_push(&o, f->id);
+            else if (t->type == LPQ_TOKENIZER_WPM) st = lpq__wpm_tokenize(t, text + f->off, f->len, &o);
             else st = lpq__bpe_tokenize(t, text + f->off, f->len, &o);
         }
     }
     if (st != LPQ_STATUS_OK) goto done;
-    if (add_special && t->add_eos && t->eos >= 0) lpq__ids_push(&o, t->eos);
+    if (t->type == LPQ_TOKENIZER_WPM) {
+        if (add_special && t->sep >= 0) lpq__ids_push(&o, t->sep);   /* llama.cpp: always [SEP] */
+    } else if (add_special && t->add_eos && t->eos >= 0) lpq__ids_push(&o, t->eos);
     if (o.oom) { st = LPQ_STATUS_NO_MEMORY; goto done; }
     if (n_out) *n_out = o.n;
     if (o.n > cap) { st = LPQ_STATUS_RANGE; goto done; }

@@ -1,8 +1,9 @@
 /*
  * tokenizer.h — text ↔ token ids from a GGUF file's tokenizer.ggml.* metadata, reproducing
  * llama.cpp's tokenizers: SentencePiece-style ("llama": score-ordered bigram merging, byte
- * fallback, ▁ for spaces) and byte-level BPE ("gpt2": merges by rank after a regex
- * pre-tokenizer chosen by tokenizer.ggml.pre), with special/control tokens and BOS/EOS rules.
+ * fallback, ▁ for spaces), byte-level BPE ("gpt2": merges by rank after a regex
+ * pre-tokenizer chosen by tokenizer.ggml.pre) and WordPiece ("bert"), with special/control
+ * tokens and BOS/EOS rules.
  * A loaded tokenizer is read-only: any number of threads may call every function at once.
  */
 #ifndef LPQ_TOKENIZER_H
@@ -24,6 +25,7 @@ struct lpq_tokenizer;
 enum lpq_tokenizer_type {
     LPQ_TOKENIZER_SPM = 1,     /* tokenizer.ggml.model = "llama" */
     LPQ_TOKENIZER_BPE = 2,     /* tokenizer.ggml.model = "gpt2" */
+    LPQ_TOKENIZER_WPM = 3,     /* tokenizer.ggml.model = "bert" (WordPiece) */
 };
 
 /* The values of the tokenizer.ggml.token_type array. */
@@ -44,7 +46,7 @@ enum lpq_token_type {
  * caller (lpq_tokenizer_free). Returns LPQ_STATUS_OK, LPQ_STATUS_NOT_FOUND (a required key
  * is missing), LPQ_STATUS_BAD_FILE (wrong type, length mismatch, bos/eos/unk/eot id out of
  * range; the message names the key), LPQ_STATUS_UNSUPPORTED (tokenizer model or
- * pre-tokenizer lpq does not implement, e.g. "bert") or LPQ_STATUS_NO_MEMORY.
+ * pre-tokenizer lpq does not implement, e.g. "t5", "rwkv") or LPQ_STATUS_NO_MEMORY.
  * *out is untouched on failure. `err` may be NULL.
  */
 enum lpq_status lpq_tokenizer_load(struct lpq_gguf *g, struct lpq_tokenizer **out, struct lpq_err *err);
@@ -60,7 +62,8 @@ int32_t lpq_tokenizer_bos(const struct lpq_tokenizer *t);
 int32_t lpq_tokenizer_eos(const struct lpq_tokenizer *t);
 int32_t lpq_tokenizer_eot(const struct lpq_tokenizer *t);
 int32_t lpq_tokenizer_unk(const struct lpq_tokenizer *t);
-/* Whether lpq_tokenize(add_special = true) prepends BOS / appends EOS. */
+/* Whether lpq_tokenize(add_special = true) prepends BOS / appends EOS (WordPiece always
+ * adds BOS ([CLS]) and, with add_sep, [SEP], as llama.cpp does). */
 bool lpq_tokenizer_add_bos(const struct lpq_tokenizer *t);
 bool lpq_tokenizer_add_eos(const struct lpq_tokenizer *t);
 /* End of generation: EOS, EOT, EOM and the end-of-turn texts llama.cpp recognises

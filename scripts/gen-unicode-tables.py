@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates runtimes/tokenizer-unicode.c: the Unicode general category and White_Space
 flag of every code point, as a two-stage lookup table, for the tokenizer's pre-tokenizer
-regexes (\\p{L}, \\p{N}, \\s, ...).
+regexes (\\p{L}, \\p{N}, \\s, ...); and, for the WordPiece (BERT) normaliser, the first code
+point of each character's NFD decomposition and its simple lowercase mapping.
 
 Source of truth: Python's own `unicodedata` module (its Unicode version is written into
 the output). White_Space is not exposed by unicodedata, so the 25 code points of that
@@ -56,6 +57,34 @@ def main():
     for i in range(0, len(stage2), 64):
         out.write("    " + ",".join(str(x) for x in stage2[i:i + 64]) + ",\n")
     out.write("};\n\n")
+    # NFD first code point, as ranges of consecutive code points with the same result.
+    nfd = []
+    for cp in range(MAX_CP):
+        n = ord(unicodedata.normalize("NFD", chr(cp))[0])
+        if n != cp:
+            if nfd and nfd[-1][1] == cp - 1 and nfd[-1][2] == n:
+                nfd[-1][1] = cp
+            else:
+                nfd.append([cp, cp, n])
+    # Lowercase: the first character of Python's lower(), which for single characters is
+    # the simple mapping except U+0130 (whose simple mapping is that first character too).
+    lower = []
+    for cp in range(MAX_CP):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        l = chr(cp).lower()
+        if l != chr(cp):
+            lower.append((cp, ord(l[0])))
+    out.write("/* {first, last, nfd}: code points first..last decompose (NFD) starting with nfd. */\n")
+    out.write("const uint32_t lpq__unicode_nfd[][3] = {\n")
+    for i in range(0, len(nfd), 6):
+        out.write("    " + " ".join("{0x%X, 0x%X, 0x%X}," % tuple(r) for r in nfd[i:i + 6]) + "\n")
+    out.write("};\nconst size_t lpq__unicode_n_nfd = %d;\n\n" % len(nfd))
+    out.write("/* {code point, lowercase}. */\n")
+    out.write("const uint32_t lpq__unicode_lower[][2] = {\n")
+    for i in range(0, len(lower), 8):
+        out.write("    " + " ".join("{0x%X, 0x%X}," % r for r in lower[i:i + 8]) + "\n")
+    out.write("};\nconst size_t lpq__unicode_n_lower = %d;\n\n" % len(lower))
     out.write("uint8_t lpq__unicode_props(uint32_t cp) {\n")
     out.write("    if (cp >= 0x%X) return 0; /* not a code point: unassigned */\n" % MAX_CP)
     out.write("    return stage2[(uint32_t)stage1[cp / %d] * %d + cp %% %d];\n}\n" % (BLOCK, BLOCK, BLOCK))

@@ -505,5 +505,6 @@ const struct lpq_suite lpq_suite_kld = {
     .desc = "KL divergence vs the baseline (side by side, or against a top-K base file)",
     .needs_baseline = true,
     .in_quick = true,
+    .uses_text = true,
     .run = kld_run,
 };

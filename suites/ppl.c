@@ -108,6 +108,9 @@ static enum lpq_status eval_span(struct lpq_rt_model *m, const int32_t *tok, int
     memset(&caps, 0, sizeof caps);
     reg->iface->caps(&caps);
     int64_t nb = caps.n_batch_max > 0 ? caps.n_batch_max : n;
+    /* the batch size the model was loaded with (lpq_rt_params.n_batch) bounds one call too */
+    int64_t loaded = ((const struct lpq_rt_model_base *)m)->n_batch;
+    if (loaded > 0 && loaded < nb) nb = loaded;
     if (!caps.batching) nb = 1;
     int32_t nv = lpq_rt_n_vocab(m);
     bool *want = lpq_calloc((size_t)(nb > 0 ? nb : 1), sizeof *want);
@@ -344,5 +347,6 @@ const struct lpq_suite lpq_suite_ppl = {
     .desc = "perplexity as llama-perplexity computes it, rolling log-likelihood, bits per byte",
     .needs_baseline = false,
     .in_quick = true,
+    .uses_text = true,
     .run = ppl_run,
 };

@@ -1,7 +1,8 @@
 /*
  * results.c — the evaluation.json store (results.h): load with validation, item-level
- * updates, and atomic persistence (temp file, fsync, rename, fsync of the folder) after every
- * change, so a kill -9 leaves either the previous or the new complete file on disk.
+ * updates, and atomic persistence after every change (temp file + rename; fsync of the file
+ * and its folder at most every 2 s for items, always for summaries and statuses), so a kill -9
+ * leaves either the previous or the new complete file on disk.
  *
  * File integrity: "integrity" holds "sha256:<hex>" of the compact, key-sorted dump of the root
  * without that field (reals at 17 digits, so parse → dump reproduces it exactly). A file that
@@ -29,6 +30,7 @@ struct lpq_results {
     json_t *root;               /* whole file */
     json_t *run;                /* borrowed: root.runs[run_key] */
     char *recovered;            /* where a corrupt file was moved, or NULL */
+    struct timespec t_sync;     /* last fsync (CLOCK_MONOTONIC) */
     char errmsg[LPQ_ERR_MSG_MAX];
 };
 
@@ -105,7 +107,22 @@ static int fsync_dir_of(const char *path) {
     return rc;
 }
 
-static enum lpq_status persist(struct lpq_results *r) {
+/* fsync costs milliseconds on real disks and items can finish many times a second. kill -9
+ * never loses a renamed file (the data is in the page cache), so every write is renamed into
+ * place at once, but fsync (which only matters for an OS crash or power loss) runs when forced
+ * (summaries, statuses) or when the last one is older than SYNC_INTERVAL_S. */
+#define SYNC_INTERVAL_S 2.0
+
+static bool sync_due(struct lpq_results *r, bool force) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dt = (double)(now.tv_sec - r->t_sync.tv_sec) + (double)(now.tv_nsec - r->t_sync.tv_nsec) * 1e-9;
+    if (!force && r->t_sync.tv_sec && dt < SYNC_INTERVAL_S) return false;
+    r->t_sync = now;
+    return true;
+}
+
+static enum lpq_status persist_ex(struct lpq_results *r, bool force) {
     char hex[65], ts[32];
     utc_now(ts, sizeof ts, false);
     json_object_set_new(r->root, "updated", json_string(ts));
@@ -141,7 +158,8 @@ static enum lpq_status persist(struct lpq_results *r) {
         }
         off += (size_t)w;
     }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+    bool do_sync = sync_due(r, force);
+    if (write(fd, "\n", 1) != 1 || (do_sync && fsync(fd) != 0)) {
         snprintf(r->errmsg, sizeof r->errmsg, "cannot write %s: %s", tmp, strerror(errno));
         st = LPQ_STATUS_IO;
         goto done;
@@ -153,7 +171,7 @@ static enum lpq_status persist(struct lpq_results *r) {
         st = LPQ_STATUS_IO;
         goto done;
     }
-    fsync_dir_of(r->path);   /* best effort: the rename is durable once the folder is synced */
+    if (do_sync) fsync_dir_of(r->path);   /* best effort: the rename is durable once the folder is synced */
 done:
     if (fd >= 0) close(fd);
     if (st && tmp) unlink(tmp);
@@ -161,6 +179,8 @@ done:
     lpq_free(tmp);
     return st;
 }
+
+static enum lpq_status persist(struct lpq_results *r) { return persist_ex(r, true); }
 
 /* The run object for run_key, created on demand. */
 static json_t *run_obj(json_t *root, const char *run_key) {
@@ -208,6 +228,11 @@ enum lpq_status lpq_results_open(const char *path, const char *run_key, bool fre
             char ts[32];
             utc_now(ts, sizeof ts, true);
             r->recovered = lpq_asprintf("%s.corrupt-%s", path, ts);
+            /* never overwrite an earlier corrupt copy (two recoveries within one second) */
+            for (int k = 1; r->recovered && access(r->recovered, F_OK) == 0 && k < 1000; k++) {
+                lpq_free(r->recovered);
+                r->recovered = lpq_asprintf("%s.corrupt-%s-%d", path, ts, k);
+            }
             if (!r->recovered || rename(path, r->recovered) != 0) {
                 st = lpq_err_set(err, LPQ_STATUS_IO, "%s is corrupt (%s) and cannot be moved aside: %s",
                                  path, bad, strerror(errno));
@@ -288,7 +313,7 @@ json_t *lpq_results_summary(struct lpq_results *r, const char *suite) {
 enum lpq_status lpq_results_put_item(struct lpq_results *r, const char *suite, const char *id, json_t *item) {
     json_t *s = suite_obj(r, suite, true);
     json_object_set_new(json_object_get(s, "items"), id, item);
-    return persist(r);
+    return persist_ex(r, false);
 }
 
 enum lpq_status lpq_results_put_summary(struct lpq_results *r, const char *suite, json_t *summary) {

@@ -62,6 +62,7 @@ struct lpq_suite {
     const char *desc;               /* one line for --help */
     bool needs_baseline;            /* the harness loads the baseline beside the variant */
     bool in_quick;                  /* part of --suite quick */
+    bool uses_text;                 /* reads opts->dataset (the harness checks it before loading) */
     /* Runs the suite; items already in ctx->res are skipped (resume). Returns OK, or an error
      * with a one-line message in err (items finished before the error are kept). */
     enum lpq_status (*run)(struct lpq_suite_ctx *ctx, struct lpq_err *err);

@@ -12,6 +12,7 @@
 extern const struct lpq_suite lpq_suite_ppl;
 extern const struct lpq_suite lpq_suite_kld;
 extern const struct lpq_suite lpq_suite_speed;
+extern const struct lpq_suite lpq_suite_accuracy;   /* suites/accuracy.c (not in the table yet) */
 
 /* ---- text → tokens → chunks (ppl.c), llama-perplexity's convention ------------------- */
 struct lpq__text {

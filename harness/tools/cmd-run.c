@@ -18,10 +18,10 @@ static const char run_usage[] =
     "usage: lpq-eval run --model FILE -p PROMPT [-n N] [--runtime cpu|auto] [--threads T]\n"
     "                    [--ctx C] [--batch B] [--temp X] [--top-k K] [--top-p P] [--min-p M]\n"
     "                    [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--stop STR]...\n"
-    "                    [--ignore-eos]\n"
+    "                    [--ignore-eos] [-v]\n"
     "  Prints the completion of PROMPT (greedy unless --temp > 0) to stdout and a timing line\n"
     "  (prompt tok/s, decode tok/s, time to first token) to stderr. -n -1 = until the context\n"
-    "  is full or an end-of-generation token.\n";
+    "  is full or an end-of-generation token. -v also prints the model as loaded and its memory.\n";
 
 static bool print_piece(int32_t token, const char *piece, size_t len, uint64_t t_ns, void *user) {
     (void)token; (void)t_ns; (void)user;
@@ -39,6 +39,7 @@ int lpq_cmd_run(int argc, char **argv) {
     int64_t n_predict = 128, v;
     double d;
     const char *bad = NULL;
+    bool verbose = false;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -49,6 +50,10 @@ int lpq_cmd_run(int argc, char **argv) {
         }
         if (!strcmp(a, "--ignore-eos")) {
             gp.stop_at_eog = false;
+            continue;
+        }
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            verbose = true;
             continue;
         }
         if (!val) {
@@ -117,6 +122,18 @@ int lpq_cmd_run(int argc, char **argv) {
         lpq_rt_model_load(reg, model, &rp, &m, &err) != LPQ_STATUS_OK) {
         fprintf(stderr, "lpq-eval: %s\n", err.msg);
         goto done;
+    }
+
+    if (verbose) {
+        char desc[256];
+        struct lpq_rt_mem mem;
+        lpq_rt_describe(m, desc, sizeof(desc));
+        fprintf(stderr, "runtime %s: %s, context %lld\n", reg->name, desc[0] ? desc : "?",
+                (long long)lpq_rt_n_ctx(m));
+        if (lpq_rt_mem(m, &mem) == LPQ_STATUS_OK)
+            fprintf(stderr, "memory: weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB\n",
+                    (double)mem.weights / 1048576.0, (double)mem.kv_cache / 1048576.0,
+                    (double)mem.scratch / 1048576.0);
     }
 
     /* A token per byte plus BOS/EOS is the most any tokenizer can produce. */

@@ -15,10 +15,13 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
+    { "eval", lpq_cmd_eval, "[eval] --suite LIST (--model-dir D | --model F)  the main job" },
     { "env", lpq_cmd_env, "env [--json]           the environment fingerprint recorded in results" },
     { "run", lpq_cmd_run, "run --model F -p TEXT  generate a completion; prints speed and TTFT" },
     { "logits", lpq_cmd_logits, "logits --model F ...   write the logits of every position to a GGUF" },
     { "compare", lpq_cmd_compare, "compare A.gguf B.gguf  NMSE / max abs / top-1 between two logits files" },
+    { "report", lpq_cmd_report, "report --model-dir DIR EVALUATION_REPORT.md, results.csv/json and charts" },
+    { "gate", lpq_cmd_gate, "gate --current A --baseline B --rules R  CI regression gate (exit 0/1/2)" },
 };
 
 static void usage(FILE *f) {
@@ -40,6 +43,8 @@ int main(int argc, char **argv) {
         printf("lpq-eval %s (%s)\n", lpq_version(), lpq_commit());
         return 0;
     }
+    /* `lpq-eval --suite ...` is the main job without naming it. */
+    if (argv[1][0] == '-') return lpq_cmd_eval(argc - 1, argv + 1);
     for (size_t i = 0; i < LPQ_ARRAY_SIZE(cmds); i++) {
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     }

@@ -104,9 +104,11 @@ struct lpq__cpu_mm {
 
 #define LPQ__MM_GROUP_MAX 3
 #define LPQ__MM_ACT_TYPES 3       /* distinct activation types a group may need */
+#ifndef LPQ__MM_TILE_R             /* overridable for tuning experiments */
 #define LPQ__MM_TILE_R 64         /* output rows per prefill tile */
 #define LPQ__MM_TILE_C 64         /* activation rows (tokens) per prefill tile */
 #define LPQ__MM_TILE_R1 16        /* output rows per decode (T < 4) tile */
+#endif
 
 struct lpq__cpu_mm_ctx {
     enum lpq_cpu_isa isa;
@@ -159,7 +161,8 @@ struct lpq__cpu_model {
 
     /* state */
     int64_t kv_len;                         /* tokens in the cache */
-    float *k_cache, *v_cache;               /* [n_layer][n_ctx][n_head_kv*head_dim] F32 */
+    float *k_cache;                         /* [n_layer][n_head_kv*head_dim_k][n_ctx] F32 (transposed) */
+    float *v_cache;                         /* [n_layer][n_ctx][n_head_kv*head_dim_v] F32 */
     float *rope_cos, *rope_sin;             /* [n_ctx][n_rot/2] */
 
     /* activations, n_batch rows each (allocated at load; eval never allocates) */

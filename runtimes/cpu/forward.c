@@ -64,9 +64,55 @@ static void qkv_post(const struct fwd *f, int ith, int nth, int64_t il) {
             if (ly->k_norm) rms_norm(k + h * hdk, k + h * hdk, ly->k_norm, hdk, hp->eps);
             rope_head(k + h * hdk, cs, sn, hp->n_rot, m->arch->rope);
         }
-        memcpy(m->k_cache + (il * m->n_ctx + pos) * n_k, k, (size_t)n_k * sizeof(float));
+        /* K is cached transposed, [layer][kv head][dim][position], so that scoring a query
+         * against all positions is a run of vertical FMAs over positions. */
+        float *kt = m->k_cache + il * n_k * m->n_ctx + pos;
+        for (int64_t i = 0; i < n_k; i++) kt[i * m->n_ctx] = k[i];
         memcpy(m->v_cache + (il * m->n_ctx + pos) * n_v, m->v + t * n_v, (size_t)n_v * sizeof(float));
     }
+}
+
+/* 16 floats in a vector register (AVX-512: one zmm; AVX2: two ymm): GCC keeps such locals in
+ * registers, which it does not do for float arrays. Unaligned loads go through memcpy. */
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+static inline v16f v16_load(const float *p) {
+    v16f v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline v16f v16_splat(float x) { return (v16f){ 0 } + x; }
+
+/* e^x on 16 lanes, within ~1 ulp of expf: x = n ln2 + r (ln2 split in two so r is exact),
+ * e^r by a degree-7 polynomial on |r| <= ln2/2 (Cephes coefficients), 2^n built in the
+ * exponent bits. Lanes below -87.3 give 0; the input is clamped at 88.3 (no overflow). */
+static inline v16f v16_exp(v16f x) {
+    const v16i tiny = x < v16_splat(-87.3f);
+    x = (v16f)(((v16i)x & (x < v16_splat(88.3f))) | ((v16i)v16_splat(88.3f) & ~(x < v16_splat(88.3f))));
+    x = (v16f)((v16i)x & ~tiny);   /* keep the arithmetic below finite; zeroed at the end */
+    const v16f magic = v16_splat(12582912.0f);   /* 1.5 * 2^23: adding it rounds to integer */
+    const v16f n = (x * v16_splat(1.44269504088896341f) + magic) - magic;
+    const v16f r = (x - n * v16_splat(0.693359375f)) - n * v16_splat(-2.12194440e-4f);
+    v16f p = v16_splat(1.9875691500e-4f);
+    p = p * r + v16_splat(1.3981999507e-3f);
+    p = p * r + v16_splat(8.3334519073e-3f);
+    p = p * r + v16_splat(4.1665795894e-2f);
+    p = p * r + v16_splat(1.6666665459e-1f);
+    p = p * r + v16_splat(5.0000001201e-1f);
+    p = p * (r * r) + r + v16_splat(1.0f);
+    const v16i e = (__builtin_convertvector(n, v16i) + 127) << 23;
+    return (v16f)((v16i)(p * (v16f)e) & ~tiny);
+}
+
+/* y += a*x over n values. Written as fixed 16-wide steps because -O2's cheap vectoriser only
+ * takes loops with a known trip count. Each y[i] gets one product added, so a value is the
+ * same whether it went through this or a register-blocked loop. */
+static inline void axpy16(int64_t n, float *restrict y, float a, const float *restrict x) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++) y[i + l] += a * x[i + l];
+    for (; i < n; i++) y[i] += a * x[i];
 }
 
 /* Causal attention of every (token, head) pair; out row t at m->xn + t*xn_stride. */
@@ -77,30 +123,86 @@ static void attention(const struct fwd *f, int ith, int nth, int64_t il, int64_t
     const int64_t n_k = hp->n_head_kv * hdk, n_v = hp->n_head_kv * hdv;
     const int64_t group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hdk);
-    const float *kc = m->k_cache + il * m->n_ctx * n_k;
+    const float *kc = m->k_cache + il * n_k * m->n_ctx;    /* transposed: see qkv_post */
     const float *vc = m->v_cache + il * m->n_ctx * n_v;
     float *s = m->att + (int64_t)ith * m->n_ctx;
     for (int64_t idx = ith; idx < f->T * hp->n_head; idx += nth) {
         const int64_t t = idx / hp->n_head, h = idx % hp->n_head, kvh = h / group;
         const int64_t n_pos = f->pos0 + t + 1;            /* causal: positions 0..pos */
         const float *q = m->q + t * hp->n_head * hdk + h * hdk;
+        /* s[j] = q . k_j, summed over dims in order for every j (vectorised across j). */
+        const float *kh = kc + kvh * hdk * m->n_ctx;
+        memset(s, 0, (size_t)n_pos * sizeof(float));
+        int64_t j0 = 0;
+        for (; j0 + 64 <= n_pos; j0 += 64) {   /* 64 positions in registers */
+            v16f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+            for (int64_t i = 0; i < hdk; i++) {
+                const float *row = kh + i * m->n_ctx + j0;
+                const v16f qi = (v16f){ 0 } + q[i];
+                a0 += qi * v16_load(row);
+                a1 += qi * v16_load(row + 16);
+                a2 += qi * v16_load(row + 32);
+                a3 += qi * v16_load(row + 48);
+            }
+            memcpy(s + j0, &a0, 64);
+            memcpy(s + j0 + 16, &a1, 64);
+            memcpy(s + j0 + 32, &a2, 64);
+            memcpy(s + j0 + 48, &a3, 64);
+        }
+        for (int64_t i = 0; i < hdk; i++) axpy16(n_pos - j0, s + j0, q[i], kh + i * m->n_ctx + j0);
         float mx = -INFINITY;
-        for (int64_t j = 0; j < n_pos; j++) {
-            float d;
-            lpq_cpu_vec_dot_f32(hdk, &d, q, kc + j * n_k + kvh * hdk, m->isa);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
+        int64_t j1 = 0;
+        if (n_pos >= 16) {
+            const v16f vs = (v16f){ 0 } + scale;
+            v16f vm = v16_load(s) * vs;
+            for (; j1 + 16 <= n_pos; j1 += 16) {
+                v16f x = v16_load(s + j1) * vs;
+                memcpy(s + j1, &x, 64);
+                const v16i gt = x > vm;    /* lanes of all ones where x wins */
+                vm = (v16f)(((v16i)x & gt) | ((v16i)vm & ~gt));
+            }
+            for (int l = 0; l < 16; l++) mx = vm[l] > mx ? vm[l] : mx;
+        }
+        for (; j1 < n_pos; j1++) {
+            s[j1] *= scale;
+            if (s[j1] > mx) mx = s[j1];
+        }
+        /* exp with max subtraction; 16 partial sums (fixed order), then one total */
+        v16f vsum = { 0 };
+        int64_t j2 = 0;
+        for (; j2 + 16 <= n_pos; j2 += 16) {
+            const v16f e = v16_exp(v16_load(s + j2) - v16_splat(mx));
+            memcpy(s + j2, &e, 64);
+            vsum += e;
         }
         double sum = 0;
-        for (int64_t j = 0; j < n_pos; j++) {
-            s[j] = expf(s[j] - mx);
-            sum += s[j];
+        for (int l = 0; l < 16; l++) sum += vsum[l];
+        for (; j2 < n_pos; j2++) {
+            s[j2] = expf(s[j2] - mx);
+            sum += s[j2];
         }
         const float inv = (float)(1.0 / sum);
         float *out = m->xn + t * xn_stride + h * hdv;
-        memset(out, 0, (size_t)hdv * sizeof(float));
-        for (int64_t j = 0; j < n_pos; j++)
-            lpq_cpu_vec_axpy_f32(hdv, out, s[j] * inv, vc + j * n_v + kvh * hdv, m->isa);
+        int64_t d0 = 0;
+        for (; d0 + 64 <= hdv; d0 += 64) {      /* 64 output dims in registers */
+            v16f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+            for (int64_t j = 0; j < n_pos; j++) {
+                const float *vj = vc + j * n_v + kvh * hdv + d0;
+                const v16f p = (v16f){ 0 } + s[j] * inv;
+                a0 += p * v16_load(vj);
+                a1 += p * v16_load(vj + 16);
+                a2 += p * v16_load(vj + 32);
+                a3 += p * v16_load(vj + 48);
+            }
+            memcpy(out + d0, &a0, 64);
+            memcpy(out + d0 + 16, &a1, 64);
+            memcpy(out + d0 + 32, &a2, 64);
+            memcpy(out + d0 + 48, &a3, 64);
+        }
+        if (d0 < hdv) {
+            memset(out + d0, 0, (size_t)(hdv - d0) * sizeof(float));
+            for (int64_t j = 0; j < n_pos; j++) axpy16(hdv - d0, out + d0, s[j] * inv, vc + j * n_v + kvh * hdv + d0);
+        }
     }
 }
 
@@ -115,14 +217,15 @@ static void fwd_job(int ith, int nth, void *arg) {
     const int64_t n_v = hp->n_head_kv * hp->head_dim_v, F = hp->n_ff;
 
     lpq_to_float_fn emb = lpq_type_traits(m->tok_embd.type)->to_float;
+    /* Row-wise stages (embedding, norms, SwiGLU) give token t to thread t % nth, the same
+     * split lpq__cpu_mm_group uses to convert its input rows, so no barrier is needed
+     * between them and the next matmul's conversion: each thread reads only rows it wrote. */
     for (int64_t t = ith; t < T; t += nth)
         emb((const uint8_t *)m->tok_embd.data + (size_t)f->tokens[t] * m->tok_embd.row_size, m->x + t * E, E);
-    lpq__cpu_pool_barrier(m->pool);
 
     for (int64_t il = 0; il < hp->n_layer; il++) {
         const struct lpq__cpu_layer *ly = &m->layers[il];
         for (int64_t t = ith; t < T; t += nth) rms_norm(m->xn + t * xs, m->x + t * E, ly->attn_norm, E, hp->eps);
-        lpq__cpu_pool_barrier(m->pool);
         const struct lpq__cpu_mm qkv[3] = {
             { .w = &ly->wq, .y = m->q, .y_stride = n_q, .bias = ly->bq },
             { .w = &ly->wk, .y = m->k, .y_stride = n_k, .bias = ly->bk },
@@ -137,7 +240,6 @@ static void fwd_job(int ith, int nth, void *arg) {
         lpq__cpu_mm_group(mc, ith, nth, m->xn, xs, T, &wo, 1);
 
         for (int64_t t = ith; t < T; t += nth) rms_norm(m->xn + t * xs, m->x + t * E, ly->ffn_norm, E, hp->eps);
-        lpq__cpu_pool_barrier(m->pool);
         const struct lpq__cpu_mm gu[2] = {
             { .w = &ly->w_gate, .y = m->gate, .y_stride = F },
             { .w = &ly->w_up, .y = m->up, .y_stride = F },
@@ -146,9 +248,14 @@ static void fwd_job(int ith, int nth, void *arg) {
         for (int64_t t = ith; t < T; t += nth) {
             float *g = m->gate + t * F;
             const float *u = m->up + t * F;
-            for (int64_t i = 0; i < F; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+            int64_t i = 0;
+            for (; i + 16 <= F; i += 16) {   /* silu(g) * u */
+                const v16f gv = v16_load(g + i);
+                const v16f r = gv / (v16_splat(1.0f) + v16_exp(-gv)) * v16_load(u + i);
+                memcpy(g + i, &r, 64);
+            }
+            for (; i < F; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
         }
-        lpq__cpu_pool_barrier(m->pool);
         const struct lpq__cpu_mm down = { .w = &ly->w_down, .y = m->x, .y_stride = E, .accumulate = true };
         lpq__cpu_mm_group(mc, ith, nth, m->gate, F, T, &down, 1);
     }
@@ -156,7 +263,6 @@ static void fwd_job(int ith, int nth, void *arg) {
     if (f->n_want == 0) return;
     for (int64_t j = ith; j < f->n_want; j += nth)
         rms_norm(m->xn + j * xs, m->x + (int64_t)m->want_idx[j] * E, m->output_norm, E, hp->eps);
-    lpq__cpu_pool_barrier(m->pool);
     const struct lpq__cpu_mm out = { .w = &m->output, .y = f->logits, .y_stride = hp->n_vocab };
     lpq__cpu_mm_group(mc, ith, nth, m->xn, xs, f->n_want, &out, 1);
 }

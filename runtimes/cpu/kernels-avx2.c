@@ -352,9 +352,9 @@ INLINE void k_q3_k(int64_t n, const void *w, const uint8_t *a, size_t as, float 
     UNROLL for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
     const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     for (int64_t i = 0; i < n / LPQ__QK_K; i++) {
-        int8_t scs[16];
-        lpq__q3k_scales(x[i].scales, scs);
-        __m128i sc8 = _mm_loadu_si128((const __m128i *)scs);
+        uint8_t raw[16];
+        lpq__q3k_scales_raw(x[i].scales, raw);
+        __m128i sc8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)raw), _mm_set1_epi8(32));
         __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         __m256i isum[4];
         UNROLL for (int c = 0; c < NC; c++) {

@@ -1,7 +1,9 @@
 /*
  * kernels-avx512.c — AVX-512 (F/BW/VL + VNNI) kernels: two 32-weight blocks or two 32-weight
  * sub-blocks per 512-bit register, vpdpbusd (u8 x s8 -> s32) for the integer dots, 16-wide
- * FMA for float weights. Types without a kernel here use the AVX2 one (lpq_cpu_ops_get).
+ * FMA for float weights. Types without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K, Q5_K, Q6_K,
+ * IQ4_XS) use the AVX2 one through lpq_cpu_ops_get: for Q5_K and Q6_K a 512-bit version was
+ * measured no faster than AVX2 on Zen 5 and was removed.
  * Compiled with a target pragma so a portable build keeps them; dispatch is at run time.
  */
 #include <math.h>
@@ -13,10 +15,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
 #endif
 
 #include <immintrin.h>
@@ -176,26 +178,33 @@ DEF_SIGNED_Q8_0(iq4_nl, lpq__blk_iq4_nl, LPQ_TYPE_IQ4_NL)
 /*
  * The fast path for the Q8_0-activation family (Q4_0, Q5_0, Q8_0, IQ4_NL). Each weight is
  * made unsigned, u = w + K (K = 8, 16, 128, 128), so one vpdpbusd per pair of blocks gives
- * Σ u·a and the offset K·Σa comes from a per-activation-row table built once per call (it is
- * shared by every weight row). The 16 lanes of 8 pairs of blocks are reduced to one lane per
- * block (three shuffle+add levels) so the two f16 scales are applied 16 blocks at a time:
- * one gather of the weight scales, one load of the prepared activation scales.
+ * Σ u·a; the offset K·Σa comes from a per-activation-row table built once per call and shared
+ * by every weight row. The table also holds the activation bytes repacked so a pair of blocks
+ * is one 64-byte load, in the byte order the weight decode produces without a shuffle (for
+ * nibble types: A 0-15, B 0-15, A 16-31, B 16-31). The 16 lanes of 8 pairs of blocks are
+ * reduced to one lane per block (three shuffle+add levels) so the f16 scales are applied 16
+ * blocks at a time: one gather of weight scales, one load of activation scales.
  * Reduced lane L holds block 4·(L mod 4) + L/4 of its group of 16.
  */
 #define FAM_GROUP 16
-#define FAM_KCHUNK 256 /* blocks of one activation chunk in the table (n <= 8192 per pass) */
-#define FAM_COLS 16    /* activation rows per table: 16 x 256 x 8 B = 32 KiB of stack */
+#define FAM_KCHUNK 128 /* blocks per table chunk */
+#define FAM_COLS 8     /* activation rows per table: 8 x 128 x 40 B = 40 KiB of stack */
 
 struct fam_prep {
-    float da[FAM_COLS][FAM_KCHUNK];     /* activation scale per block, lane order */
-    int32_t ksa[FAM_COLS][FAM_KCHUNK];  /* K · Σ q of the block, lane order */
+    float da[FAM_COLS][FAM_KCHUNK];          /* activation scale per block, lane order; 0 = none */
+    int32_t ksa[FAM_COLS][FAM_KCHUNK];       /* K · Σ q of the block, lane order */
+    int8_t qs[FAM_COLS][FAM_KCHUNK * LPQ__QK]; /* activation quants, pairs repacked */
 };
 
 INLINE __m512i lane_blocks(void) {
     return _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
 }
-/* [2p | 2p+1] x 2 (8 lanes per block) -> 4 blocks, 4 lanes each (one 128-bit lane per block) */
-INLINE __m512i red_l1(__m512i p0, __m512i p1) {
+/* 2 pairs -> 4 blocks, 4 lanes each (128-bit lane j = block j). A pair's 128-bit lanes are
+ * A A B B (natural order) or A B A B (nibble order). */
+INLINE __m512i red_l1(__m512i p0, __m512i p1, const int nib) {
+    if (nib)
+        return _mm512_add_epi32(_mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(1, 0, 1, 0)),
+                                _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(3, 2, 3, 2)));
     return _mm512_add_epi32(_mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(2, 0, 2, 0)),
                             _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(3, 1, 3, 1)));
 }
@@ -209,37 +218,84 @@ INLINE __m512i red_l3(__m512i s0, __m512i s1) {
     return _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
                             _mm512_castps_si512(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))));
 }
-/* 16 f16 scales, the first field of 16 consecutive blocks of `stride` bytes, in lane order */
-INLINE __m512 gather_scales(const void *base, int stride) {
-    __m512i idx = _mm512_mullo_epi32(lane_blocks(), _mm512_set1_epi32(stride));
-    __m512i h = _mm512_i32gather_epi32(idx, base, 1);
+/* f16 scales (first field) of nblk (<= 16) consecutive blocks of `stride` bytes, lane order,
+ * 0 for missing blocks (never read) */
+INLINE __m512 gather_scales(const void *base, int stride, int nblk) {
+    __m512i lb = lane_blocks();
+    __mmask16 m = _mm512_cmplt_epi32_mask(lb, _mm512_set1_epi32(nblk));
+    __m512i idx = _mm512_mullo_epi32(lb, _mm512_set1_epi32(stride));
+    __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, base, 1);
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
 }
 
-/* Table for kg (a multiple of 16) blocks of one activation row. */
-INLINE void fam_prep_row(const struct lpq__blk_q8_0 *y, int64_t kg, int K, float *da, int32_t *ksa) {
+/* As gather_scales for the weight rows, without vpgatherdd (slow on Zen): the 16 blocks are
+ * read as 64-word chunks (masked at the end) and the f16 words picked with vpermt2w. */
+INLINE __m512 load_scales(const void *base, const int stride, int nblk) {
+    const uint16_t *wbase = base;
+    __m512i lb = lane_blocks();
+    __mmask16 valid = _mm512_cmplt_epi32_mask(lb, _mm512_set1_epi32(nblk));
+    __m256i pos = _mm512_cvtepi32_epi16(_mm512_mullo_epi32(lb, _mm512_set1_epi32(stride / 2)));
+    int nwords = (stride / 2) * (nblk - 1) + 1;
+    __m256i r = _mm256_setzero_si256();
+    for (int m = 0; 64 * m < nwords; m++) {
+        int left = nwords - 64 * m;
+        __mmask32 k0 = left >= 32 ? 0xffffffffu : (__mmask32)((1u << left) - 1);
+        __mmask32 k1 = left >= 64 ? 0xffffffffu : (left <= 32 ? 0 : (__mmask32)((1u << (left - 32)) - 1));
+        __m512i c0 = _mm512_maskz_loadu_epi16(k0, wbase + 64 * m);
+        __m512i c1 = _mm512_maskz_loadu_epi16(k1, wbase + 64 * m + 32);
+        __m256i rel = _mm256_sub_epi16(pos, _mm256_set1_epi16((short)(64 * m)));
+        __mmask16 sel = _mm256_cmplt_epu16_mask(rel, _mm256_set1_epi16(64)) & valid;
+        __m512i v = _mm512_permutex2var_epi16(c0, _mm512_castsi256_si512(rel), c1);
+        r = _mm256_mask_mov_epi16(r, sel, _mm512_castsi512_si256(v));
+    }
+    return _mm512_cvtph_ps(r);
+}
+
+/* Table for the first 2·floor(kb/2) blocks of one activation row (an odd last block is left
+ * to the scalar kernel, its table entry 0). */
+INLINE void fam_prep_row(const struct lpq__blk_q8_0 *y, int64_t kb, int K, const int nib, float *da,
+                         int32_t *ksa, int8_t *pq) {
     const __m512i ones = _mm512_set1_epi8(1), z = _mm512_setzero_si512();
-    for (int64_t g = 0; g < kg; g += FAM_GROUP) {
+    for (int64_t g = 0; g < kb; g += FAM_GROUP) {
+        int np = (int)((kb - g) / 2 < 8 ? (kb - g) / 2 : 8);
         __m512i q[4];
         UNROLL for (int k = 0; k < 4; k++) {
-            const struct lpq__blk_q8_0 *b = y + g + 4 * k;
-            __m512i p0 = _mm512_dpbusd_epi32(z, ones, load2x32(b[0].qs, b[1].qs));
-            __m512i p1 = _mm512_dpbusd_epi32(z, ones, load2x32(b[2].qs, b[3].qs));
-            q[k] = red_l1(p0, p1);
+            __m512i p[2];
+            UNROLL for (int h = 0; h < 2; h++) {
+                int pi = 2 * k + h;
+                if (pi < np) {
+                    const struct lpq__blk_q8_0 *b = y + g + 2 * pi;
+                    __m512i v = load2x32(b[0].qs, b[1].qs);
+                    if (nib) v = _mm512_shuffle_i32x4(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+                    _mm512_storeu_si512((void *)(pq + (g + 2 * pi) * LPQ__QK), v);
+                    p[h] = _mm512_dpbusd_epi32(z, ones, v);
+                } else {
+                    p[h] = z;
+                }
+            }
+            q[k] = red_l1(p[0], p[1], nib);
         }
         __m512i r = red_l3(red_l2(q[0], q[1]), red_l2(q[2], q[3]));
         _mm512_storeu_si512((void *)(ksa + g), _mm512_mullo_epi32(r, _mm512_set1_epi32(K)));
-        _mm512_storeu_ps(da + g, gather_scales(y + g, (int)sizeof *y));
+        _mm512_storeu_ps(da + g, gather_scales(y + g, (int)sizeof *y, 2 * np));
     }
 }
 
-INLINE __m512i u2_q4_0(const struct lpq__blk_q4_0 *b) { return nibbles64(b[0].qs, b[1].qs); }
+/* Unsigned weights of blocks b[0], b[1], in the order their activations were repacked. */
+INLINE __m512i nib64(const uint8_t *qa, const uint8_t *qb) { /* A lo, B lo, A hi, B hi */
+    __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)qa)),
+                                        _mm_loadu_si128((const __m128i *)qb), 1);
+    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1);
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
+}
+INLINE __m512i u2_q4_0(const struct lpq__blk_q4_0 *b) { return nib64(b[0].qs, b[1].qs); }
 INLINE __m512i u2_q5_0(const struct lpq__blk_q5_0 *b) {
     uint32_t ha, hb;
     memcpy(&ha, b[0].qh, 4);
     memcpy(&hb, b[1].qh, 4);
-    __mmask64 hi = (__mmask64)ha | ((__mmask64)hb << 32);
-    __m512i q = nibbles64(b[0].qs, b[1].qs);
+    __mmask64 hi = (__mmask64)(ha & 0xffff) | ((__mmask64)(hb & 0xffff) << 16) |
+                   ((__mmask64)(ha >> 16) << 32) | ((__mmask64)(hb >> 16) << 48);
+    __m512i q = nib64(b[0].qs, b[1].qs);
     return _mm512_mask_add_epi8(q, hi, q, _mm512_set1_epi8(16));
 }
 INLINE __m512i u2_q8_0(const struct lpq__blk_q8_0 *b) {
@@ -249,45 +305,55 @@ INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
     /* codebook + 128 */
     const __m512i tab = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129,
         (char)141, (char)153, (char)166, (char)181, (char)197, (char)217, (char)241));
-    return _mm512_shuffle_epi8(tab, nibbles64(b[0].qs, b[1].qs));
+    return _mm512_shuffle_epi8(tab, nib64(b[0].qs, b[1].qs));
 }
 
-#define DEF_FAM(T, BLK, K)                                                                     \
-    /* kb blocks of one weight row x NC activation rows; the first kg (multiple of 16) use   \
-     * the table, the rest the pair kernel */                                                  \
-    INLINE void fam_row_##T(int64_t kg, int64_t kb, const struct BLK *x, const uint8_t *a,    \
-                            size_t as, const float *da, const int32_t *ksa, float *out,        \
-                            const int NC) {                                                    \
+#define DEF_FAM(T, BLK, K, NIB)                                                                \
+    /* one group of up to 16 blocks (np pairs) at x + g; np a literal 8 for full groups */    \
+    INLINE void fam_group_##T(int64_t g, int np, const struct BLK *x, const struct fam_prep *P, \
+                              int c0, __m512 *acc, const int NC) {                             \
         const __m512i z = _mm512_setzero_si512();                                              \
-        __m512 acc[4];                                                                         \
-        UNROLL for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();                      \
-        for (int64_t g = 0; g < kg; g += FAM_GROUP) {                                          \
-            __m512i sh[4][2];                                                                  \
-            UNROLL for (int half = 0; half < 2; half++) {                                      \
-                __m512i q[4][2];                                                               \
-                UNROLL for (int k = 0; k < 2; k++) {                                           \
-                    int64_t i = g + 8 * half + 4 * k;                                          \
-                    __m512i u0 = u2_##T(x + i), u1 = u2_##T(x + i + 2);                        \
-                    UNROLL for (int c = 0; c < NC; c++) {                                      \
-                        const struct lpq__blk_q8_0 *y = (const struct lpq__blk_q8_0 *)(a + (size_t)c * as) + i; \
-                        __m512i p0 = _mm512_dpbusd_epi32(z, u0, load2x32(y[0].qs, y[1].qs));   \
-                        __m512i p1 = _mm512_dpbusd_epi32(z, u1, load2x32(y[2].qs, y[3].qs));   \
-                        q[c][k] = red_l1(p0, p1);                                              \
+        __m512i sh[4][2];                                                                      \
+        UNROLL for (int half = 0; half < 2; half++) {                                          \
+            __m512i q[4][2];                                                                   \
+            UNROLL for (int k = 0; k < 2; k++) {                                               \
+                __m512i p[4][2];                                                               \
+                UNROLL for (int h = 0; h < 2; h++) {                                           \
+                    int pi = 4 * half + 2 * k + h;                                             \
+                    if (pi < np) {                                                             \
+                        __m512i u = u2_##T(x + g + 2 * pi);                                    \
+                        UNROLL for (int c = 0; c < NC; c++) p[c][h] = _mm512_dpbusd_epi32(     \
+                            z, u, _mm512_loadu_si512((const void *)(P->qs[c0 + c] + (g + 2 * pi) * LPQ__QK))); \
+                    } else {                                                                   \
+                        UNROLL for (int c = 0; c < NC; c++) p[c][h] = z;                       \
                     }                                                                          \
                 }                                                                              \
-                UNROLL for (int c = 0; c < NC; c++) sh[c][half] = red_l2(q[c][0], q[c][1]);    \
+                UNROLL for (int c = 0; c < NC; c++) q[c][k] = red_l1(p[c][0], p[c][1], NIB);   \
             }                                                                                  \
-            __m512 dw = gather_scales(x + g, (int)sizeof(struct BLK));                         \
-            UNROLL for (int c = 0; c < NC; c++) {                                              \
-                __m512i r = _mm512_sub_epi32(red_l3(sh[c][0], sh[c][1]),                       \
-                                             _mm512_loadu_si512((const void *)(ksa + c * FAM_KCHUNK + g))); \
-                __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(da + c * FAM_KCHUNK + g));       \
-                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), sc, acc[c]);                   \
-            }                                                                                  \
+            UNROLL for (int c = 0; c < NC; c++) sh[c][half] = red_l2(q[c][0], q[c][1]);        \
         }                                                                                      \
+        __m512 dw = load_scales(x + g, (int)sizeof(struct BLK), 2 * np);                       \
+        UNROLL for (int c = 0; c < NC; c++) {                                                  \
+            __m512i r = _mm512_sub_epi32(red_l3(sh[c][0], sh[c][1]),                           \
+                                         _mm512_loadu_si512((const void *)(P->ksa[c0 + c] + g))); \
+            __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(P->da[c0 + c] + g));                 \
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), sc, acc[c]);                       \
+        }                                                                                      \
+    }                                                                                          \
+    /* kb blocks of one weight row x NC prepared activation rows (pq: repacked quants; a: the \
+     * original rows, for an odd last block) */                                                \
+    INLINE void fam_row_##T(int64_t kb, const struct BLK *x, const struct fam_prep *P, int c0, \
+                            const uint8_t *a, size_t as, float *out, const int NC) {           \
+        __m512 acc[4];                                                                         \
+        UNROLL for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();                      \
+        int64_t g = 0;                                                                         \
+        for (; g + FAM_GROUP <= kb; g += FAM_GROUP) fam_group_##T(g, 8, x, P, c0, acc, NC);    \
+        if (kb - g >= 2) fam_group_##T(g, (int)((kb - g) / 2), x, P, c0, acc, NC);             \
         float tail[4] = {0, 0, 0, 0};                                                          \
-        if (kb > kg)                                                                           \
-            k_##T((kb - kg) * LPQ__QK, x + kg, a + sizeof(struct lpq__blk_q8_0) * (size_t)kg, as, tail, NC); \
+        if (kb & 1)                                                                            \
+            UNROLL for (int c = 0; c < NC; c++) lpq__cpu_ops_scalar(LPQ_TYPE_##T)->vec_dot(     \
+                LPQ__QK, &tail[c], x + kb - 1,                                                 \
+                (const struct lpq__blk_q8_0 *)(a + (size_t)c * as) + kb - 1);                  \
         UNROLL for (int c = 0; c < NC; c++) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];   \
     }                                                                                          \
     static void gemm_##T(int64_t n, int64_t nr, int64_t nc, float *s, int64_t s_stride,        \
@@ -298,20 +364,19 @@ INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
         for (int64_t c0 = 0; c0 < nc; c0 += FAM_COLS) {                                        \
             int64_t cn = nc - c0 < FAM_COLS ? nc - c0 : FAM_COLS;                              \
             for (int64_t k0 = 0; k0 < nb; k0 += FAM_KCHUNK) {                                  \
-                int64_t kb = nb - k0 < FAM_KCHUNK ? nb - k0 : FAM_KCHUNK, kg = kb & ~(int64_t)15; \
+                int64_t kb = nb - k0 < FAM_KCHUNK ? nb - k0 : FAM_KCHUNK;                      \
                 size_t aoff = sizeof(struct lpq__blk_q8_0) * (size_t)k0;                       \
                 for (int64_t c = 0; c < cn; c++)                                               \
                     fam_prep_row((const struct lpq__blk_q8_0 *)(ab + (size_t)(c0 + c) * a_stride + aoff), \
-                                 kg, K, P.da[c], P.ksa[c]);                                    \
+                                 kb, K, NIB, P.da[c], P.ksa[c], P.qs[c]);                      \
                 for (int64_t r0 = 0; r0 < nr; r0 += LPQ__ROW_BLOCK) {                          \
                     int64_t r1 = r0 + LPQ__ROW_BLOCK < nr ? r0 + LPQ__ROW_BLOCK : nr;          \
                     int64_t c = 0;                                                             \
                     for (; c + 4 <= cn; c += 4)                                                \
                         for (int64_t r = r0; r < r1; r++) {                                    \
                             float t[4];                                                        \
-                            fam_row_##T(kg, kb, (const struct BLK *)(wb + (size_t)r * w_stride) + k0, \
-                                        ab + (size_t)(c0 + c) * a_stride + aoff, a_stride,     \
-                                        P.da[c], P.ksa[c], t, 4);                              \
+                            fam_row_##T(kb, (const struct BLK *)(wb + (size_t)r * w_stride) + k0, &P, \
+                                        (int)c, ab + (size_t)(c0 + c) * a_stride + aoff, a_stride, t, 4); \
                             for (int j = 0; j < 4; j++) {                                      \
                                 float *o = &s[(c0 + c + j) * s_stride + r];                    \
                                 *o = k0 == 0 ? t[j] : *o + t[j];                               \
@@ -320,9 +385,8 @@ INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
                     for (; c < cn; c++)                                                        \
                         for (int64_t r = r0; r < r1; r++) {                                    \
                             float t;                                                           \
-                            fam_row_##T(kg, kb, (const struct BLK *)(wb + (size_t)r * w_stride) + k0, \
-                                        ab + (size_t)(c0 + c) * a_stride + aoff, a_stride,     \
-                                        P.da[c], P.ksa[c], &t, 1);                             \
+                            fam_row_##T(kb, (const struct BLK *)(wb + (size_t)r * w_stride) + k0, &P, \
+                                        (int)c, ab + (size_t)(c0 + c) * a_stride + aoff, a_stride, &t, 1); \
                             float *o = &s[(c0 + c) * s_stride + r];                            \
                             *o = k0 == 0 ? t : *o + t;                                         \
                         }                                                                      \
@@ -330,28 +394,27 @@ INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
             }                                                                                  \
         }                                                                                      \
     }                                                                                          \
+    /* one row: the table would cost as much as the row itself; the pair kernel instead */    \
     static void vec_dot_##T(int64_t n, float *s, const void *w, const void *a) {               \
-        gemm_##T(n, 1, 1, s, 1, w, 0, a, 0);                                                   \
+        k_##T(n, w, (const uint8_t *)a, 0, s, 1);                                              \
     }
 
-DEF_FAM(q4_0, lpq__blk_q4_0, 8)
-DEF_FAM(q5_0, lpq__blk_q5_0, 16)
-DEF_FAM(q8_0, lpq__blk_q8_0, 128)
-DEF_FAM(iq4_nl, lpq__blk_iq4_nl, 128)
+#define LPQ_TYPE_q4_0 LPQ_TYPE_Q4_0
+#define LPQ_TYPE_q5_0 LPQ_TYPE_Q5_0
+#define LPQ_TYPE_q8_0 LPQ_TYPE_Q8_0
+#define LPQ_TYPE_iq4_nl LPQ_TYPE_IQ4_NL
+DEF_FAM(q4_0, lpq__blk_q4_0, 8, 1)
+DEF_FAM(q5_0, lpq__blk_q5_0, 16, 1)
+DEF_FAM(q8_0, lpq__blk_q8_0, 128, 0)
+DEF_FAM(iq4_nl, lpq__blk_iq4_nl, 128, 1)
 
 /* ---- 256-weight super-blocks against Q8_K ----------------------------------------------- */
 
 #define Y_K(c, i) ((const struct lpq__blk_q8_k *)(a + (size_t)(c) * as) + (i))
 #define LOAD_A64(c, i, off) _mm512_loadu_si512((const void *)(Y_K(c, i)->qs + (off)))
 
-/* int32 lanes holding an int8 scale in their low 16 bits only, so vpmaddwd(dot, scale) is
- * dot * scale for |dot| < 2^15 (dot = 4 products of a 6-bit weight and an int8). */
-INLINE __m512i scales16_i32(__m128i sc8_signed) {
-    return _mm512_and_si512(_mm512_cvtepi8_epi32(sc8_signed), _mm512_set1_epi32(0xffff));
-}
-
-/* Q4_K / Q5_K: per 64 weights one register [sub-block 2g (low nibbles) | 2g+1 (high)]. */
-#define DEF_K4(T, BLK, HIGHBIT)                                                                \
+/* Q4_K: per 64 weights one register [sub-block 2g (low nibbles) | 2g+1 (high)]. */
+#define DEF_K4(T, BLK)                                                                \
     INLINE void k_##T(int64_t n, const void *w, const uint8_t *a, size_t as, float *out,      \
                       const int NC) {                                                          \
         const struct BLK *x = w;                                                               \
@@ -375,7 +438,6 @@ INLINE __m512i scales16_i32(__m128i sc8_signed) {
                 __m256i t = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * g));           \
                 __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1); \
                 q = _mm512_and_si512(q, m4);                                                   \
-                HIGHBIT                                                                        \
                 __m512i s = _mm512_permutexvar_epi32(                                          \
                     _mm512_set_epi32(2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, \
                                      2 * g + 1, 2 * g + 1, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, \
@@ -404,69 +466,9 @@ INLINE __m512i scales16_i32(__m128i sc8_signed) {
         }                                                                                      \
     }
 
-DEF_K4(q4_k, lpq__blk_q4_k, )
-
-/* Q5_K: bit 2g (low half) / 2g+1 (high half) of qh[l] is the 5th bit */
-#define Q5K_HIGHBIT                                                                            \
-    {                                                                                          \
-        __m512i hz = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));     \
-        __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * g)), _mm256_set1_epi16((short)(2 * g + 1)), 1); \
-        __m512i hb = _mm512_and_si512(_mm512_srlv_epi16(hz, sh), _mm512_set1_epi8(1));        \
-        q = _mm512_or_si512(q, _mm512_slli_epi16(hb, 4));                                      \
-    }
-DEF_K4(q5_k, lpq__blk_q5_k, Q5K_HIGHBIT)
+DEF_K4(q4_k, lpq__blk_q4_k)
 
 LPQ__DEFINE_ROW_KERNELS(q4_k)
-LPQ__DEFINE_ROW_KERNELS(q5_k)
-
-/* Q6_K: per 128 weights two registers [quarter 0 | 1] and [2 | 3]; q unsigned 0..63,
- * Σ(q-32)a = Σ q a - 32 Σ a with Σ a of each 16 from bsums. */
-INLINE void k_q6_k(int64_t n, const void *w, const uint8_t *a, size_t as, float *out, const int NC) {
-    const struct lpq__blk_q6_k *x = w;
-    __m512 acc[4];
-    UNROLL for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(0x03);
-    const __m512i sh01 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
-    const __m512i sh23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
-    for (int64_t i = 0; i < n / LPQ__QK_K; i++) {
-        __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
-        __m512i scv = scales16_i32(sc8);
-        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-        __m512i isum[4];
-        UNROLL for (int c = 0; c < NC; c++) {
-            __m256i bs = _mm256_loadu_si256((const __m256i *)Y_K(c, i)->bsums);
-            __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5);
-            isum[c] = _mm512_castsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), off));
-            isum[c] = _mm512_inserti64x4(isum[c], _mm256_setzero_si256(), 1);
-        }
-        UNROLL for (int h = 0; h < 2; h++) {
-            __m512i l = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h));
-            __m512i hz = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h)));
-            __m512i q01 = _mm512_or_si512(_mm512_and_si512(l, m4),
-                                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hz, sh01), m3), 4));
-            __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hz, sh23), m3), 4));
-            /* lanes 4j..4j+3 hold sub-block s + j (16 weights each) */
-            __m512i s01 = _mm512_permutexvar_epi32(
-                _mm512_set_epi32(8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 2, 8 * h + 2, 8 * h + 2, 8 * h + 2,
-                                 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h, 8 * h, 8 * h, 8 * h), scv);
-            __m512i s23 = _mm512_permutexvar_epi32(
-                _mm512_set_epi32(8 * h + 7, 8 * h + 7, 8 * h + 7, 8 * h + 7, 8 * h + 6, 8 * h + 6, 8 * h + 6, 8 * h + 6,
-                                 8 * h + 5, 8 * h + 5, 8 * h + 5, 8 * h + 5, 8 * h + 4, 8 * h + 4, 8 * h + 4, 8 * h + 4), scv);
-            UNROLL for (int c = 0; c < NC; c++) {
-                __m512i d01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q01, LOAD_A64(c, i, 128 * h));
-                __m512i d23 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q23, LOAD_A64(c, i, 128 * h + 64));
-                isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_madd_epi16(d01, s01), _mm512_madd_epi16(d23, s23)));
-            }
-        }
-        float dw = f16(x[i].d);
-        UNROLL for (int c = 0; c < NC; c++)
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_set1_ps(dw * Y_K(c, i)->d), acc[c]);
-    }
-    UNROLL for (int c = 0; c < NC; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
-}
-
-LPQ__DEFINE_ROW_KERNELS(q6_k)
 
 /* ---- float helpers ---------------------------------------------------------------------- */
 
@@ -499,8 +501,6 @@ static const struct lpq_cpu_ops ops_avx512[LPQ_TYPE_COUNT] = {
     [LPQ_TYPE_Q8_0] = {LPQ_TYPE_Q8_0, lpq__quantize_q8_0_avx2, vec_dot_q8_0, gemm_q8_0},
     [LPQ_TYPE_IQ4_NL] = {LPQ_TYPE_Q8_0, lpq__quantize_q8_0_avx2, vec_dot_iq4_nl, gemm_iq4_nl},
     [LPQ_TYPE_Q4_K] = {LPQ_TYPE_Q8_K, lpq__quantize_q8_k_avx2, vec_dot_q4_k, gemm_q4_k},
-    [LPQ_TYPE_Q5_K] = {LPQ_TYPE_Q8_K, lpq__quantize_q8_k_avx2, vec_dot_q5_k, gemm_q5_k},
-    [LPQ_TYPE_Q6_K] = {LPQ_TYPE_Q8_K, lpq__quantize_q8_k_avx2, vec_dot_q6_k, gemm_q6_k},
 };
 
 const struct lpq_cpu_ops *lpq__cpu_ops_avx512(uint32_t type) {

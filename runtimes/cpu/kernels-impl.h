@@ -179,6 +179,17 @@ static inline void lpq__q3k_scales(const uint8_t *q, int8_t *out) {
     }
 }
 
+/* Q3_K scales by words (same result as lpq__q3k_scales): out[j] = 6-bit value, offset kept. */
+static inline void lpq__q3k_scales_raw(const uint8_t *q, uint8_t out[16]) {
+    uint32_t a[3], t[4];
+    memcpy(a, q, 12);
+    t[0] = (a[0] & 0x0f0f0f0fu) | ((a[2] & 0x03030303u) << 4);
+    t[1] = (a[1] & 0x0f0f0f0fu) | (((a[2] >> 2) & 0x03030303u) << 4);
+    t[2] = ((a[0] >> 4) & 0x0f0f0f0fu) | (((a[2] >> 4) & 0x03030303u) << 4);
+    t[3] = ((a[1] >> 4) & 0x0f0f0f0fu) | (((a[2] >> 6) & 0x03030303u) << 4);
+    memcpy(out, t, 16);
+}
+
 /* IQ4_XS: 6-bit scale of sub-block j (< 8), offset removed. */
 static inline int lpq__iq4xs_scale(const struct lpq__blk_iq4_xs *b, int j) {
     int lo = (b->scales_l[j / 2] >> (4 * (j % 2))) & 0xf;

@@ -115,7 +115,6 @@ static enum lpq_status read_rope_scaling(struct loader *L, double *freq_scale) {
 static enum lpq_status read_hparams(struct loader *L) {
     struct lpq__cpu_hparams *hp = &L->m->hp;
     enum lpq_status st;
-    int64_t v;
     if ((st = hp_int(L, "context_length", -1, &hp->n_ctx_train)) ||
         (st = hp_int(L, "embedding_length", -1, &hp->n_embd)) ||
         (st = hp_int(L, "block_count", -1, &hp->n_layer)) ||
@@ -145,7 +144,6 @@ static enum lpq_status read_hparams(struct loader *L) {
     if ((st = hp_float(L, "rope.freq_base", false, 10000.0, &hp->rope_base))) return st;
     if (!(hp->rope_base > 0))
         return lpq_err_set(L->err, LPQ_STATUS_BAD_FILE, "rope.freq_base %g is not positive", hp->rope_base);
-    (void)v;
     return read_rope_scaling(L, &hp->rope_freq_scale);
 }
 
@@ -315,7 +313,7 @@ static void need_one(struct lpq__cpu_tensor *t, void *u) {
     lpq__cpu_mm_need(t, nd->isa, nd->n_batch, &act, &deq);
     nd->act = LPQ_MAX(nd->act, act);
     nd->deq = LPQ_MAX(nd->deq, deq);
-    if (t->type == LPQ_TYPE_F16) nd->f16_ne0 = LPQ_MAX(nd->f16_ne0, t->ne0);
+    if (t->type == LPQ_TYPE_F16 || t->type == LPQ_TYPE_BF16) nd->f16_ne0 = LPQ_MAX(nd->f16_ne0, t->ne0);
 }
 
 static enum lpq_status alloc_state(struct loader *L) {

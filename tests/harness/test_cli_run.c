@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 static char g_model[1024], g_ref_logits[1024];
 
 /* Runs `lpq-eval ARGS` with stdout and stderr captured separately. */
@@ -185,6 +187,48 @@ static void test_logits_match_reference(void **state) {
     free(err);
 }
 
+/* Every quantized fixture of ../shared/ref/quant against llama.cpp's logits for it, with the
+ * per-type bounds of tolerances.json (the issue's "every quantized fixture runs" check). */
+static void test_quant_fixtures_match_llama_cpp(void **state) {
+    (void)state;
+    require_runnable();
+    json_error_t jerr;
+    json_t *tol = json_load_file(tu_shared("ref/quant/tolerances.json"), 0, &jerr);
+    if (!tol) fail_msg("tolerances.json: %s", jerr.text);
+    const char *type;
+    json_t *bounds;
+    int n_checked = 0;
+    json_object_foreach(tol, type, bounds) {
+        char model[1024], ref[1024], args[4096], *out = NULL, *err = NULL;
+        const char *rel = !strcmp(type, "F32") ? "ref/quant/fixture-f32.gguf" : NULL;
+        if (rel) snprintf(model, sizeof(model), "%s", tu_shared(rel));
+        else if (!strncmp(type, "mix-", 4))
+            snprintf(model, sizeof(model), "%s/%s.gguf", tu_shared("ref/quant"), type);
+        else snprintf(model, sizeof(model), "%s/q-%s.gguf", tu_shared("ref/quant"), type);
+        snprintf(ref, sizeof(ref), "%s/logits-%s-T1.gguf", tu_shared("ref/quant"), type);
+        const char *mine = tu_tmp("logits-q.gguf");
+        snprintf(args, sizeof(args), "logits --model '%s' --tokens %s -o '%s' --threads 2", model,
+                 t1_tokens, mine);
+        if (eval_cmd(args, &out, &err) != 0) fail_msg("%s: logits: %s", type, err);
+        free(out);
+        free(err);
+        double nmse_max = json_number_value(json_object_get(bounds, "nmse_max"));
+        double top1_min = json_number_value(json_object_get(bounds, "top1_min"));
+        assert_true(nmse_max > 0 && top1_min > 0);
+        snprintf(args, sizeof(args), "compare '%s' '%s' --nmse-max %.17g --top1-min %.17g", mine, ref,
+                 nmse_max, top1_min);
+        int rc = eval_cmd(args, &out, &err);
+        print_message("%-11s %s", type, out);
+        if (rc != 0) fail_msg("%s outside its bounds (nmse_max %g, top1_min %g): %s", type, nmse_max,
+                              top1_min, err);
+        free(out);
+        free(err);
+        n_checked++;
+    }
+    assert_true(n_checked >= 18);
+    json_decref(tol);
+}
+
 static void test_compare_self_and_shape_mismatch(void **state) {
     (void)state;
     if (!tu_have_shared()) skip();
@@ -261,6 +305,7 @@ int main(void) {
         cmocka_unit_test(test_run_stop_string_and_threads),
         cmocka_unit_test(test_run_sampling_seeded),
         cmocka_unit_test(test_logits_match_reference),
+        cmocka_unit_test(test_quant_fixtures_match_llama_cpp),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -41,6 +41,7 @@ static int64_t argmax(const float *x, int64_t n) {
 
 /* Logits of every T1 position of `model_rel` at n_threads (malloc'd; caller frees). */
 static float *fixture_logits(const char *model_rel, int n_threads, const int32_t *toks, int64_t nt, int64_t nv) {
+    assert_true(nt <= 64);
     struct lpq_err e;
     const struct lpq_rt_reg *reg;
     assert_int_equal(lpq_rt_find("cpu", &reg, &e), LPQ_STATUS_OK);
@@ -127,7 +128,7 @@ static void test_fixture_logits(void **state) {
 
 /* ---- bad input -------------------------------------------------------------------------- */
 
-enum edit { EDIT_DROP, EDIT_SHAPE, EDIT_TYPE, EDIT_ARCH, EDIT_DROP_KEY };
+enum edit { EDIT_DROP, EDIT_SHAPE, EDIT_TYPE, EDIT_ARCH, EDIT_DROP_KEY, EDIT_ADD_STR };
 
 /* Copies src into dst, applying one edit to tensor/key `what`. */
 static void write_edited(const char *src, const char *dst, enum edit ed, const char *what, const char *arg) {
@@ -145,6 +146,7 @@ static void write_edited(const char *src, const char *dst, enum edit ed, const c
         }
         assert_int_equal(lpq_gguf_writer_copy_kv(w, g, i), LPQ_STATUS_OK);
     }
+    if (ed == EDIT_ADD_STR) assert_int_equal(lpq_gguf_writer_set_str(w, what, arg), LPQ_STATUS_OK);
     for (int pass = 0; pass < 2; pass++) {
         for (int64_t i = 0; i < lpq_gguf_n_tensors(g); i++) {
             const struct lpq_gguf_tensor *t = lpq_gguf_tensor(g, i);
@@ -212,6 +214,11 @@ static void test_bad_input(void **state) {
     write_edited(s260, p, EDIT_ARCH, "", "qwen2");
     expect_refusal(p, 0, LPQ_STATUS_BAD_FILE, "missing key 'qwen2.context_length'");
 
+    p = tu_tmp("rope-yarn.gguf");
+    write_edited(s260, p, EDIT_ADD_STR, "llama.rope.scaling.type", "yarn");
+    expect_refusal(p, 0, LPQ_STATUS_UNSUPPORTED,
+                   "rope scaling type 'yarn' (key 'llama.rope.scaling.type') is not supported");
+
     /* stories260K allows 2048 tokens. */
     expect_refusal(tu_shared(s260), 4096, LPQ_STATUS_RANGE, "2048");
     struct lpq_rt_model *m = NULL;
@@ -221,10 +228,37 @@ static void test_bad_input(void **state) {
     lpq_rt_model_free(m);
 }
 
+/* Dense float weights in a batch of >= 32 rows go through OpenBLAS sgemm when the build has
+ * it; the kernels' path (LPQ_NO_BLAS=1) must agree to float rounding. */
+static void test_blas_matches_kernels(void **state) {
+    (void)state;
+    if (!tu_have_shared()) skip();
+    const char *models[] = { "ref/quant/fixture-f32.gguf", "ref/quant/q-F16.gguf", "ref/quant/q-BF16.gguf" };
+    int32_t toks[40];
+    for (int i = 0; i < 40; i++) toks[i] = (i * 37 + 1) % 512;
+    for (size_t k = 0; k < LPQ_ARRAY_SIZE(models); k++) {
+        unsetenv("LPQ_NO_BLAS");
+        float *a = fixture_logits(models[k], 2, toks, 40, 512);
+        setenv("LPQ_NO_BLAS", "1", 1);
+        float *b = fixture_logits(models[k], 2, toks, 40, 512);
+        unsetenv("LPQ_NO_BLAS");
+        double num = 0, den = 0;
+        for (int i = 0; i < 40 * 512; i++) {
+            num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+            den += (double)b[i] * b[i];
+        }
+        printf("%-28s sgemm vs kernels NMSE %.3e\n", models[k], num / den);
+        assert_true(num / den <= 1e-11);
+        free(a);
+        free(b);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_logits),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_blas_matches_kernels),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -158,8 +158,9 @@ static void test_quantize_act_matches_codec(void **state) {
                 float *x = malloc(sizeof(float) * (size_t)n);
                 uint8_t *y0 = malloc(rs), *y1 = malloc(rs);
                 assert_true(x && y0 && y1);
-                for (int rep = 0; rep < 4; rep++) {
-                    fill_row(x, n, rep == 0 ? 1.0f : (rep == 1 ? 1e-3f : 37.0f));
+                for (int rep = 0; rep < 5; rep++) {
+                    /* 1e-3 and 1e-7: Q8_0 scales in the f16 subnormal range, and below it */
+                    fill_row(x, n, rep == 0 ? 1.0f : (rep == 1 ? 1e-3f : (rep == 4 ? 1e-7f : 37.0f)));
                     if (rep == 3) /* exact halves: the rounding rule shows */
                         for (int64_t i = 0; i < n; i++) x[i] = (float)((int)(rng_u32() % 255) - 127) * 0.5f;
                     memset(y0, 0xa5, rs);
@@ -224,6 +225,7 @@ static void test_vec_dot_all_types(void **state) {
         } else if (n0 == 32) {
             check_vec_dot(k_types[t], 96); /* odd block count */
             check_vec_dot(k_types[t], 896);
+            check_vec_dot(k_types[t], 32 * 300); /* more than one 256-block table chunk */
         }
     }
 }
@@ -276,12 +278,12 @@ static void test_vec_dot_single_block_sensitivity(void **state) {
 
 static void test_gemm_matches_vec_dot(void **state) {
     (void)state;
-    const int64_t nrs[] = {1, 3, 5, 7, 17, 33}, ncs[] = {1, 3, 4, 5, 7, 9};
+    const int64_t nrs[] = {1, 3, 5, 7, 17, 33}, ncs[] = {1, 3, 4, 5, 7, 9, 19};
     int tested = 0;
     for (size_t t = 0; t < LPQ_ARRAY_SIZE(k_types); t++) {
-        int64_t n = smallest_n(k_types[t]) == 1 ? 203 : (smallest_n(k_types[t]) == 32 ? 160 : 512);
+        int64_t n = smallest_n(k_types[t]) == 1 ? 203 : (smallest_n(k_types[t]) == 32 ? 1312 : 768);
         struct fixture fx;
-        fixture_make(&fx, k_types[t], n, 33, 9);
+        fixture_make(&fx, k_types[t], n, 33, 19);
         for (int isa = 0; isa <= isa_top(); isa++) {
             const struct lpq_cpu_ops *ops = lpq_cpu_ops_get(k_types[t], (enum lpq_cpu_isa)isa);
             if (!ops->gemm) continue;

@@ -34,6 +34,8 @@ static void fill_random(float *l, int32_t n, uint64_t seed) {
     for (int32_t i = 0; i < n; i++) l[i] = (float)(lpq_rng_uniform(&r) * 8.0 - 4.0);
 }
 
+static double chi_square(const int *c, const double *p, int nv, int n);
+
 static void test_work_size(void **state) {
     (void)state;
     assert_true(lpq_rt_sample_work_size(V_MAX) <= sizeof(g_work));
@@ -208,6 +210,40 @@ static void test_top_p_large_vocab(void **state) {
     assert_true(seen_first > 100);
 }
 
+static void test_top_p_bucketed_distribution(void **state) {
+    (void)state;
+    /* 2000 tokens: 12 close "hot" ones (0.004 apart, so they share one logit bucket and must
+     * be ranked inside it) and 1988 at -30 (mass ~1e-11). top_p sits halfway between the
+     * cumulative mass of the best 6 and 7, so exactly 7 survive (the token that crosses the
+     * threshold is kept); their draws must follow the renormalised softmax (chi-square,
+     * 6 dof, p = 0.001: 22.46). */
+    enum { NV = 2000, NH = 12, N = 20000, KEEP = 7 };
+    static float l[NV];
+    int hot[NH];
+    for (int i = 0; i < NV; i++) l[i] = -30.0f;
+    for (int j = 0; j < NH; j++) {
+        hot[j] = (j * 677 + 31) % NV;
+        l[hot[j]] = 2.0f - 0.004f * (float)j;
+    }
+    double tot = 0, cum_below = 0, cum_keep = 0;
+    for (int i = 0; i < NV; i++) tot += exp((double)l[i] - 2.0);
+    for (int j = 0; j < KEEP; j++) {
+        double e = exp((double)l[hot[j]] - 2.0) / tot;
+        if (j < KEEP - 1) cum_below += e;
+        cum_keep += e;
+    }
+    struct lpq_rt_sampler s = sampler(1.0f);
+    s.top_p = (float)((cum_below + cum_keep) / 2);
+    static int c[NV];
+    histogram(&s, l, NV, N, 4242, c);
+    static double p[NV];
+    double z = 0;
+    for (int j = 0; j < KEEP; j++) z += exp((double)l[hot[j]] - 2.0);
+    for (int j = 0; j < KEEP; j++) p[hot[j]] = exp((double)l[hot[j]] - 2.0) / z;
+    for (int j = 0; j < KEEP; j++) assert_true(c[hot[j]] > 0);
+    assert_true(chi_square(c, p, NV, N) < 22.46);   /* also fails if any other token came out */
+}
+
 static void test_repetition_penalty(void **state) {
     (void)state;
     struct lpq_rt_sampler s = sampler(0.0f);
@@ -300,6 +336,7 @@ int main(void) {
         cmocka_unit_test(test_min_p_filters),
         cmocka_unit_test(test_top_p_filters),
         cmocka_unit_test(test_top_p_large_vocab),
+        cmocka_unit_test(test_top_p_bucketed_distribution),
         cmocka_unit_test(test_repetition_penalty),
         cmocka_unit_test(test_distribution_chi_square),
     };

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "suites/perf.h"
 
@@ -17,8 +18,24 @@ static void burn(int n) {
     g_sink = x;
 }
 
+struct worker_arg {
+    pthread_barrier_t *go;
+    int n;
+    double cpu_ns;   /* the worker's own CPU time for its burn */
+};
+
+static double thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 static void *worker(void *arg) {
-    burn(*(int *)arg);
+    struct worker_arg *w = arg;
+    pthread_barrier_wait(w->go);
+    double t0 = thread_cpu_ns();
+    burn(w->n);
+    w->cpu_ns = thread_cpu_ns() - t0;
     return NULL;
 }
 
@@ -46,27 +63,34 @@ static void test_task_clock_counts_work(void **state) {
     lpq_perf_free(p);
 }
 
+/* Threads that already exist when counting starts (like a runtime's pool) must be counted:
+ * the workers are created first, then counting starts, then they burn. Compared with the
+ * workers' own CPU clocks, so a loaded machine cannot make it flaky. */
 static void test_threads_are_counted(void **state) {
     (void)state;
-    int n = 60 * 1000 * 1000;
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 3);
+    struct worker_arg wa[2] = { { &go, 30 * 1000 * 1000, 0 }, { &go, 30 * 1000 * 1000, 0 } };
     pthread_t th[2];
     struct lpq_perf *p = NULL;
     assert_int_equal(lpq_perf_create(&p, NULL), LPQ_STATUS_OK);
-    /* Threads that exist before start (like a runtime's pool) must be counted: start them
-     * blocked on a barrier-free spin? Simpler: create, then start counting while they run. */
     struct lpq_perf_sample s;
-    pthread_create(&th[0], NULL, worker, &n);
-    pthread_create(&th[1], NULL, worker, &n);
+    pthread_create(&th[0], NULL, worker, &wa[0]);
+    pthread_create(&th[1], NULL, worker, &wa[1]);
     lpq_perf_start(p);
+    pthread_barrier_wait(&go);
     pthread_join(th[0], NULL);
     pthread_join(th[1], NULL);
     lpq_perf_stop(p, &s);
+    pthread_barrier_destroy(&go);
     if (!s.ev[LPQ_PERF_TASK_CLOCK].supported) {
         lpq_perf_free(p);
         skip();
     }
-    /* The main thread only waits; nearly all task clock comes from the two workers. */
-    assert_true(s.ev[LPQ_PERF_TASK_CLOCK].value > 0.3 * s.wall_ns);
+    /* The main thread only waits; the count must include both workers' CPU time. */
+    double workers = wa[0].cpu_ns + wa[1].cpu_ns;
+    assert_true(workers > 1e6);
+    assert_true(s.ev[LPQ_PERF_TASK_CLOCK].value >= 0.9 * workers);
     lpq_perf_free(p);
 }
 
