@@ -22,7 +22,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <stdlib.h>
 
 /* IQ4_NL / IQ4_XS non-linear grid (format constant, FORMATS.md). */
 const int8_t lpq__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
@@ -50,8 +49,7 @@ void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *
     /* A row of zeros still needs positive weights so every fit is well posed. */
     *sigma2 = sg > 1e-30f ? sg : 1e-30f;
     /* Columns the calibration never excited keep a small weight instead of none. */
-    static double lam = -1; if (lam < 0) { const char *e = getenv("LPQ_IMP_LAMBDA"); lam = e ? atof(e) : 1e-5; }
-    float ie = n > 0 ? (float)(lam * si / (double)n) : 0.0f;
+    float ie = n > 0 ? (float)(1e-5 * si / (double)n) : 0.0f;
     *imp_eps = ie > 1e-30f ? ie : 1e-30f;
 }
 

@@ -239,6 +239,13 @@ int lpq__charts_render(const struct lpq_grid *g, const char *out_dir, const stru
     char titles[1024] = "";
     int n_var = 0;
     for (size_t i = 0; i < LPQ_ARRAY_SIZE(CHARTS); i++) {
+        /* a chart left from an earlier report must not outlive its data */
+        static const char *const ext[] = { "png", "svg" };
+        for (size_t k = 0; k < 2; k++) {
+            char *old = lpq_asprintf("%s/%s.%s", dir, CHARTS[i].name, ext[k]);
+            if (old) unlink(old);
+            lpq_free(old);
+        }
         char *dat = lpq_asprintf("%s/%s.dat", dir, CHARTS[i].name);
         FILE *f = dat ? fopen(dat, "w") : NULL;
         lpq_free(dat);

@@ -35,7 +35,7 @@ struct lpq__fig lpq__fig_from_json(json_t *o) {
         return f;
     }
     if (!json_is_object(o)) return f;
-    static const char *const vk[] = { "value", "mean", "acc", "accuracy" };
+    static const char *const vk[] = { "value", "mean", "rate", "acc", "accuracy" };
     for (size_t i = 0; i < LPQ_ARRAY_SIZE(vk) && isnan(f.v); i++) f.v = jnum(o, vk[i]);
     static const char *const ek[] = { "err", "stddev", "stderr" };
     for (size_t i = 0; i < LPQ_ARRAY_SIZE(ek) && isnan(f.err); i++) f.err = jnum(o, ek[i]);
@@ -107,6 +107,8 @@ static void entry_free(struct lpq__entry *e) {
     lpq_free(e->kld_mode);
     for (size_t i = 0; i < e->n_cats; i++) lpq_free(e->cats[i].name);
     lpq_free(e->cats);
+    for (size_t i = 0; i < e->n_bench; i++) lpq_free(e->bench[i].name);
+    lpq_free(e->bench);
     for (size_t i = 0; i < e->n_st; i++) {
         lpq_free(e->st[i].suite);
         lpq_free(e->st[i].status);
@@ -160,9 +162,11 @@ const struct lpq__entry *lpq__grid_base_of(const struct lpq_grid *g, const struc
     return NULL;
 }
 
+/* The runtime's own figure first: the process's peak RSS also holds the harness and, in
+ * side-by-side KLD runs, the baseline model, so it overstates what the variant needs. */
 double lpq__entry_mem(const struct lpq__entry *e) {
-    if (lpq__ok(e->peak_rss_bytes) && e->peak_rss_bytes > 0) return e->peak_rss_bytes;
     if (lpq__ok(e->runtime_mem_bytes) && e->runtime_mem_bytes > 0) return e->runtime_mem_bytes;
+    if (lpq__ok(e->peak_rss_bytes) && e->peak_rss_bytes > 0) return e->peak_rss_bytes;
     return NAN;
 }
 
@@ -313,9 +317,12 @@ static void read_kld(struct lpq__entry *e, json_t *s) {
     e->ppl_ratio = lpq__fig_from_json(json_object_get(s, "ppl_ratio"));
 }
 
-/* Accepts {overall: fig, categories|per_category: {name: fig}} or a fig at the top level;
- * figures may be fractions or percent (> 1 → divided by 100). */
+/* An accuracy figure as suites/accuracy.c writes it: {k, n, rate, ci95: [lo, hi]}, possibly
+ * wrapped as {n, accuracy|acc: {...}}; also a plain fig. Percent (> 1) is scaled to a fraction. */
 static struct lpq__fig acc_fig(json_t *o) {
+    json_t *inner = json_object_get(o, "accuracy");
+    if (!json_is_object(inner)) inner = json_object_get(o, "acc");
+    if (json_is_object(inner)) o = inner;
     struct lpq__fig f = lpq__fig_from_json(o);
     if (lpq__ok(f.v) && f.v > 1.0) {
         f.v /= 100.0;
@@ -327,22 +334,37 @@ static struct lpq__fig acc_fig(json_t *o) {
     return f;
 }
 
-static void read_accuracy(struct lpq__entry *e, json_t *s) {
-    json_t *ov = json_object_get(s, "overall");
-    e->acc = acc_fig(ov ? ov : s);
-    json_t *cats = json_object_get(s, "categories");
-    if (!cats) cats = json_object_get(s, "per_category");
-    if (!json_is_object(cats)) return;
+static struct lpq__cat *cats_from(json_t *obj, size_t *n_out) {
+    *n_out = 0;
+    if (!json_is_object(obj)) return NULL;
     size_t n;
-    const char **keys = sorted_keys(cats, &n);
-    if (!keys) return;
-    e->cats = lpq_calloc(n ? n : 1, sizeof *e->cats);
-    for (size_t i = 0; e->cats && i < n; i++) {
-        e->cats[e->n_cats].name = lpq_strdup(keys[i]);
-        e->cats[e->n_cats].acc = acc_fig(json_object_get(cats, keys[i]));
-        e->n_cats++;
+    const char **keys = sorted_keys(obj, &n);
+    if (!keys) return NULL;
+    struct lpq__cat *c = lpq_calloc(n ? n : 1, sizeof *c);
+    for (size_t i = 0; c && i < n; i++) {
+        struct lpq__fig f = acc_fig(json_object_get(obj, keys[i]));
+        if (!lpq__ok(f.v) || (lpq__ok(f.n) && f.n <= 0)) continue;   /* a category with no items scored */
+        c[*n_out].name = lpq_strdup(keys[i]);
+        c[*n_out].acc = f;
+        c[*n_out].chance = jnum(json_object_get(obj, keys[i]), "chance");
+        (*n_out)++;
     }
     lpq_free(keys);
+    return c;
+}
+
+/* summary.lpq140 {accuracy, categories: {name: {accuracy}}} and summary.benchmarks {name: {acc}}
+ * (suites/accuracy.c); older or hand-written files: {overall, categories} or a fig at the top. */
+static void read_accuracy(struct lpq__entry *e, json_t *s) {
+    json_t *l = json_object_get(s, "lpq140");
+    json_t *top = l ? l : json_object_get(s, "overall") ? json_object_get(s, "overall") : s;
+    e->acc = acc_fig(top);
+    e->acc_chance = jnum(top, "chance");
+    if (lpq__ok(e->acc.n) && e->acc.n <= 0) e->acc = lpq__fig_none();
+    json_t *cats = json_object_get(l ? l : s, "categories");
+    if (!cats) cats = json_object_get(s, "per_category");
+    e->cats = cats_from(cats, &e->n_cats);
+    e->bench = cats_from(json_object_get(s, "benchmarks"), &e->n_bench);
 }
 
 /* Speed items: "pp<N>/t<T>", "tg<N>/t<T>", "pg<P>+<G>/t<T>", "load", "roofline". The item at
@@ -401,7 +423,7 @@ static void entry_init(struct lpq__entry *e) {
     memset(e, 0, sizeof *e);
     e->size_bytes = e->bpw = e->ppl_ctx = NAN;
     e->ppl = e->kld = e->same_top = e->ppl_ratio = e->acc = e->pp_tps = e->tg_tps = lpq__fig_none();
-    e->kld_p99 = e->kld_max = e->pp_n = e->tg_n = NAN;
+    e->kld_p99 = e->kld_max = e->pp_n = e->tg_n = e->acc_chance = NAN;
     e->ttft = e->tpot = e->itl = dist_none();
     e->peak_rss_bytes = e->runtime_mem_bytes = e->load_cold_ms = e->load_warm_ms = e->roofline_tps = NAN;
 }
@@ -683,7 +705,7 @@ enum lpq_status lpq_grid_load(const char *path, struct lpq_grid **out, struct lp
         p = lpq_asprintf("%s/results", path);
         if (p) scan(p, 4, true, &ps);
         lpq_free(p);
-        qsort(ps.p, ps.n, sizeof *ps.p, cmp_str);
+        if (ps.n) qsort(ps.p, ps.n, sizeof *ps.p, cmp_str);
     }
     char *mp = lpq_asprintf("%s/manifest.json", g->root);
     ff.manifest = mp ? json_load_file(mp, 0, NULL) : NULL;
@@ -727,7 +749,7 @@ enum lpq_status lpq_grid_load(const char *path, struct lpq_grid **out, struct lp
     for (size_t i = 0; mbase && !any_base && i < g->n; i++) g->e[i].is_baseline = !strcmp(g->e[i].variant, mbase);
     qsort(g->e, g->n, sizeof *g->e, cmp_entry);
     dedup(g);
-    qsort(g->hw, g->n_hw, sizeof *g->hw, cmp_hw);
+    if (g->n_hw) qsort(g->hw, g->n_hw, sizeof *g->hw, cmp_hw);
     for (size_t i = 0; i < g->n && !g->baseline; i++)
         if (g->e[i].is_baseline) g->baseline = lpq_strdup(g->e[i].variant);
     if (!g->baseline && jstr(ff.manifest, "baseline")) g->baseline = lpq_strdup(jstr(ff.manifest, "baseline"));

@@ -43,6 +43,11 @@ size_t lpq__entry_metrics(const struct lpq_grid *g, const struct lpq__entry *e, 
         snprintf(name, sizeof name, "category:%s", e->cats[i].name);
         put(out, cap, &n, "accuracy", name, "fraction", e->cats[i].acc);
     }
+    for (size_t i = 0; i < e->n_bench; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "benchmark:%s", e->bench[i].name);
+        put(out, cap, &n, "accuracy", name, "fraction", e->bench[i].acc);
+    }
     put(out, cap, &n, "speed", "prefill_tok_per_s", "tok/s", e->pp_tps);
     put(out, cap, &n, "speed", "decode_tok_per_s", "tok/s", e->tg_tps);
     struct { const char *name; double v; } ms[] = {
@@ -51,7 +56,9 @@ size_t lpq__entry_metrics(const struct lpq_grid *g, const struct lpq__entry *e, 
         { "tpot_ms_mean", e->tpot.mean },  { "load_cold_ms", e->load_cold_ms }, { "load_warm_ms", e->load_warm_ms },
     };
     for (size_t i = 0; i < LPQ_ARRAY_SIZE(ms); i++) put(out, cap, &n, "speed", ms[i].name, "ms", val(ms[i].v));
-    put(out, cap, &n, "speed", "peak_mem_bytes", "bytes", val(lpq__entry_mem(e)));
+    put(out, cap, &n, "speed", "memory_bytes", "bytes", val(lpq__entry_mem(e)));
+    put(out, cap, &n, "speed", "runtime_memory_bytes", "bytes", val(e->runtime_mem_bytes));
+    put(out, cap, &n, "speed", "peak_rss_bytes", "bytes", val(e->peak_rss_bytes));
     put(out, cap, &n, "speed", "decode_roofline_tok_per_s", "tok/s", val(e->roofline_tps));
     return n;
 }

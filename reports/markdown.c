@@ -27,11 +27,12 @@ static const char *f_pm(char *buf, size_t cap, struct lpq__fig f, int prec) {
     return buf;
 }
 
-/* KLD spans 1e-6 .. 10 nats: enough digits to tell small values apart. */
+/* KLD spans 1e-6 .. 10 nats: significant digits, not decimals, tell small values apart. */
 static const char *f_kld(char *buf, size_t cap, struct lpq__fig f) {
-    if (!lpq__ok(f.v)) return snprintf(buf, cap, DASH), buf;
-    int prec = f.v < 0.01 ? 6 : f.v < 1 ? 4 : 3;
-    return f_pm(buf, cap, f, prec);
+    if (!lpq__ok(f.v)) snprintf(buf, cap, DASH);
+    else if (!lpq__ok(f.err)) snprintf(buf, cap, "%.4g", f.v);
+    else snprintf(buf, cap, "%.4g ± %.2g", f.v, f.err);
+    return buf;
 }
 
 /* percent with its interval: "45.0 % [36.9–53.4]" */
@@ -83,8 +84,8 @@ static void summary_table(const struct lpq_grid *g, size_t b, size_t end, FILE *
     struct lpq__table *t = lpq__table_new(13);
     if (!t) return;
     static const char *const head[] = { "Variant", "Runtime", "Size (MiB)", "Bits/weight", "PPL ± s.e.",
-                                        "ΔPPL vs base", "Mean KLD ± s.e.", "Same top %", "Accuracy % [95 % CI]",
-                                        "Prefill tok/s", "Decode tok/s", "TTFT ms (p50)", "Peak mem (MiB)" };
+                                        "ΔPPL vs base", "Mean KLD ± s.e.", "Same top %", "lpq-140 acc % [95 % CI]",
+                                        "Prefill tok/s", "Decode tok/s", "TTFT ms (p50)", "Memory (MiB)" };
     for (size_t c = 0; c < LPQ_ARRAY_SIZE(head); c++) lpq__table_cell(t, "%s", head[c]);
     for (size_t c = 2; c < 13; c++) lpq__table_right(t, c);
     char s[11][96];
@@ -113,16 +114,24 @@ static void summary_table(const struct lpq_grid *g, size_t b, size_t end, FILE *
     lpq__table_free(t);
 }
 
-/* Union of category names in [b, end), sorted (entries keep theirs sorted already). */
-static size_t categories(const struct lpq_grid *g, size_t b, size_t end, const char **names, size_t cap) {
+static const struct lpq__cat *cats_of(const struct lpq__entry *e, bool bench, size_t *n) {
+    *n = bench ? e->n_bench : e->n_cats;
+    return bench ? e->bench : e->cats;
+}
+
+/* Union of category (or benchmark) names in [b, end), sorted. */
+static size_t categories(const struct lpq_grid *g, size_t b, size_t end, bool bench, const char **names, size_t cap) {
     size_t n = 0;
-    for (size_t i = b; i < end; i++)
-        for (size_t c = 0; c < g->e[i].n_cats; c++) {
-            const char *nm = g->e[i].cats[c].name;
+    for (size_t i = b; i < end; i++) {
+        size_t nc;
+        const struct lpq__cat *cs = cats_of(&g->e[i], bench, &nc);
+        for (size_t c = 0; c < nc; c++) {
+            const char *nm = cs[c].name;
             size_t k = 0;
             while (k < n && strcmp(names[k], nm)) k++;
             if (k == n && n < cap) names[n++] = nm;
         }
+    }
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
             const char *tmp = names[j];
@@ -132,45 +141,77 @@ static size_t categories(const struct lpq_grid *g, size_t b, size_t end, const c
     return n;
 }
 
-static void category_table(const struct lpq_grid *g, size_t b, size_t end, FILE *f) {
+static void category_table(const struct lpq_grid *g, size_t b, size_t end, bool bench, FILE *f) {
     const char *names[32];
-    size_t nc = categories(g, b, end, names, LPQ_ARRAY_SIZE(names));
+    size_t nc = categories(g, b, end, bench, names, LPQ_ARRAY_SIZE(names));
     if (!nc) {
-        fprintf(f, "No accuracy suite results on this hardware.\n\n");
+        if (!bench) fprintf(f, "No lpq-140 accuracy results on this hardware.\n\n");
         return;
     }
-    struct lpq__table *t = lpq__table_new(nc + 3);
+    if (bench) fprintf(f, "Standard benchmarks found in the data folder (each with its primary metric, `acc`):\n\n");
+    size_t ncols = nc + (bench ? 2 : 3);
+    struct lpq__table *t = lpq__table_new(ncols);
     if (!t) return;
     lpq__table_cell(t, "Variant");
     lpq__table_cell(t, "Runtime");
     for (size_t c = 0; c < nc; c++) lpq__table_cell(t, "%s", names[c]);
-    lpq__table_cell(t, "overall");
-    for (size_t c = 2; c < nc + 3; c++) lpq__table_right(t, c);
+    if (!bench) lpq__table_cell(t, "overall");
+    for (size_t c = 2; c < ncols; c++) lpq__table_right(t, c);
     char s[96];
     for (size_t i = b; i < end; i++) {
         const struct lpq__entry *e = &g->e[i];
         lpq__table_cell(t, "%s", e->variant);
         lpq__table_cell(t, "%s", e->runtime);
+        size_t n_own;
+        const struct lpq__cat *own = cats_of(e, bench, &n_own);
         for (size_t c = 0; c < nc; c++) {
             struct lpq__fig fig = lpq__fig_none();
-            for (size_t k = 0; k < e->n_cats; k++)
-                if (!strcmp(e->cats[k].name, names[c])) fig = e->cats[k].acc;
+            for (size_t k = 0; k < n_own; k++)
+                if (!strcmp(own[k].name, names[c])) fig = own[k].acc;
             lpq__table_cell(t, "%s", f_acc(s, sizeof s, fig));
         }
-        lpq__table_cell(t, "%s", f_acc(s, sizeof s, e->acc));
+        if (!bench) lpq__table_cell(t, "%s", f_acc(s, sizeof s, e->acc));
+    }
+    /* what guessing scores: near-chance accuracy is expected from random or tiny models */
+    bool any_chance = false;
+    for (size_t i = b; i < end && !any_chance; i++) {
+        size_t n_own;
+        const struct lpq__cat *own = cats_of(&g->e[i], bench, &n_own);
+        for (size_t k = 0; k < n_own; k++) any_chance |= lpq__ok(own[k].chance);
+    }
+    if (any_chance) {
+        lpq__table_cell(t, "chance level");
+        lpq__table_cell(t, " ");
+        for (size_t c = 0; c < nc; c++) {
+            double ch = NAN;
+            for (size_t i = b; i < end && !lpq__ok(ch); i++) {
+                size_t n_own;
+                const struct lpq__cat *own = cats_of(&g->e[i], bench, &n_own);
+                for (size_t k = 0; k < n_own; k++)
+                    if (!strcmp(own[k].name, names[c])) ch = own[k].chance;
+            }
+            lpq__table_cell(t, "%s", f_num(s, sizeof s, lpq__ok(ch) ? 100 * ch : NAN, "%.1f"));
+        }
+        if (!bench) {
+            double ch = NAN;
+            for (size_t i = b; i < end && !lpq__ok(ch); i++) ch = g->e[i].acc_chance;
+            lpq__table_cell(t, "%s", f_num(s, sizeof s, lpq__ok(ch) ? 100 * ch : NAN, "%.1f"));
+        }
     }
     lpq__table_print(t, f);
     lpq__table_free(t);
-    fprintf(f, "\nAccuracy in %%, with Wilson 95 %% intervals in brackets.\n\n");
+    fprintf(f, "\nAccuracy in %%, with Wilson 95 %% intervals in brackets%s.\n\n",
+            bench ? "" : "; overall is the whole lpq-140 suite");
 }
 
 static void latency_table(const struct lpq_grid *g, size_t b, size_t end, FILE *f) {
-    struct lpq__table *t = lpq__table_new(11);
+    struct lpq__table *t = lpq__table_new(12);
     if (!t) return;
     static const char *const head[] = { "Variant", "Runtime", "TTFT p50", "TTFT p90", "TTFT p99", "ITL p50",
-                                        "ITL p90", "ITL p99", "TPOT mean", "Load cold", "Load warm" };
+                                        "ITL p90", "ITL p99", "TPOT mean", "Load cold", "Load warm",
+                                        "Peak RSS (MiB)" };
     for (size_t c = 0; c < LPQ_ARRAY_SIZE(head); c++) lpq__table_cell(t, "%s", head[c]);
-    for (size_t c = 2; c < 11; c++) lpq__table_right(t, c);
+    for (size_t c = 2; c < 12; c++) lpq__table_right(t, c);
     char s[96];
     for (size_t i = b; i < end; i++) {
         const struct lpq__entry *e = &g->e[i];
@@ -179,12 +220,14 @@ static void latency_table(const struct lpq_grid *g, size_t b, size_t end, FILE *
         double v[] = { e->ttft.median, e->ttft.p90, e->ttft.p99, e->itl.median, e->itl.p90,
                        e->itl.p99, e->tpot.mean, e->load_cold_ms, e->load_warm_ms };
         for (size_t k = 0; k < LPQ_ARRAY_SIZE(v); k++) lpq__table_cell(t, "%s", f_num(s, sizeof s, v[k], "%.2f"));
+        lpq__table_cell(t, "%s", f_mib(s, sizeof s, e->peak_rss_bytes));
     }
     lpq__table_print(t, f);
     lpq__table_free(t);
     fprintf(f, "\nAll times in ms. TTFT: time to first token of the prompt+generate phase; ITL: "
                "inter-token latency; TPOT: time per output token; load: model load, cold (page cache "
-               "dropped where possible) and warm.\n\n");
+               "dropped where possible) and warm. Peak RSS is the whole process's (it includes the harness "
+               "and, in side-by-side KLD runs, the baseline model).\n\n");
 }
 
 /* ---- recommendations ---------------------------------------------------------------------- */
@@ -244,10 +287,10 @@ static void rec_fastest(const struct lpq_grid *g, size_t b, size_t end, double b
     }
     lpq__table_cell(t, "%s", pick->variant);
     if (lpq__ok(pick->tg_tps.err))
-        lpq__table_cell(t, "%.1f ± %.1f tok/s decode at %.2f MiB peak", pick->tg_tps.v, pick->tg_tps.err,
+        lpq__table_cell(t, "%.1f ± %.1f tok/s decode in %.2f MiB", pick->tg_tps.v, pick->tg_tps.err,
                         lpq__entry_mem(pick) / MIB);
     else
-        lpq__table_cell(t, "%.1f tok/s decode at %.2f MiB peak", pick->tg_tps.v, lpq__entry_mem(pick) / MIB);
+        lpq__table_cell(t, "%.1f tok/s decode in %.2f MiB", pick->tg_tps.v, lpq__entry_mem(pick) / MIB);
 }
 
 /* Quality per GB: accuracy when every candidate has it, else PPL retained (PPL_base / PPL). */
@@ -302,7 +345,7 @@ static void recommendations(const struct lpq_grid *g, size_t b, size_t end, cons
     const struct lpq__hw *h = lpq__grid_hw(g, g->e[b].hw_id);
     if (h && lpq__ok(h->memory_bytes)) rec_fastest(g, b, end, h->memory_bytes, "this machine's memory", t);
     const struct lpq__entry *base = lpq__grid_base_of(g, &g->e[b]);
-    if (base && lpq__ok(lpq__entry_mem(base))) rec_fastest(g, b, end, lpq__entry_mem(base) / 2, "half the baseline's peak", t);
+    if (base && lpq__ok(lpq__entry_mem(base))) rec_fastest(g, b, end, lpq__entry_mem(base) / 2, "half the baseline's memory", t);
     if (p && p->memory_budget_mib > 0) rec_fastest(g, b, end, p->memory_budget_mib * MIB, "the given budget", t);
     rec_per_gb(g, b, end, t);
     lpq__table_print(t, f);
@@ -390,7 +433,8 @@ enum lpq_status lpq_report_markdown(const struct lpq_grid *g, FILE *f, const str
 
     fprintf(f, "## Recommendations\n\n"
                "Quality loss is the perplexity increase against the baseline measured on the same machine and "
-               "runtime; memory is the peak resident set during the speed suite.\n\n");
+               "runtime; memory is the runtime's own figure (weights + KV cache + scratch), else the peak "
+               "resident set during the speed suite.\n\n");
     for (size_t b = 0; b < g->n;) {
         size_t end = group_end(g, b, true);
         fprintf(f, "### %s, runtime %s\n\n", g->e[b].hw_id, g->e[b].runtime);
@@ -402,7 +446,8 @@ enum lpq_status lpq_report_markdown(const struct lpq_grid *g, FILE *f, const str
     for (size_t b = 0; b < g->n;) {
         size_t end = group_end(g, b, false);
         fprintf(f, "### %s\n\n", g->e[b].hw_id);
-        category_table(g, b, end, f);
+        category_table(g, b, end, false, f);
+        category_table(g, b, end, true, f);
         b = end;
     }
 

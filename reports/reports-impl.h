@@ -32,6 +32,7 @@ struct lpq__dist {
 struct lpq__cat {
     char *name;
     struct lpq__fig acc;        /* fraction 0..1, Wilson 95 % interval in lo/hi */
+    double chance;              /* fraction expected from guessing (NAN unknown) */
 };
 
 struct lpq__suite_status {
@@ -71,8 +72,11 @@ struct lpq__entry {
     char *kld_mode;
     /* accuracy */
     struct lpq__fig acc;        /* overall, fraction; Wilson interval in lo/hi */
-    struct lpq__cat *cats;
+    double acc_chance;          /* overall chance level, fraction (NAN unknown) */
+    struct lpq__cat *cats;      /* lpq-140 categories, sorted by name */
     size_t n_cats;
+    struct lpq__cat *bench;     /* standard benchmarks (mmlu, arc_easy, ...): their primary acc */
+    size_t n_bench;
     /* speed (the item at the run's own thread count) */
     struct lpq__fig pp_tps;     /* prefill tok/s: mean ± stddev over repetitions */
     struct lpq__fig tg_tps;     /* decode tok/s */
@@ -109,7 +113,8 @@ const struct lpq__entry *lpq__grid_base_of(const struct lpq_grid *g, const struc
 /* Figure lookup for a loose JSON object: {value|mean|acc, err|stddev, wilson95:[lo,hi], n}. */
 struct lpq__fig lpq__fig_from_json(json_t *o);
 struct lpq__fig lpq__fig_none(void);
-/* Peak memory of an entry: peak RSS, else the runtime's figure (bytes, NAN unknown). */
+/* Memory of an entry: the runtime's figure (weights + KV + scratch), else the process's peak
+ * RSS (bytes, NAN unknown). */
 double lpq__entry_mem(const struct lpq__entry *e);
 /* PPL change vs the baseline on the same hardware and runtime, in % (NAN unknown). */
 double lpq__entry_dppl_pct(const struct lpq_grid *g, const struct lpq__entry *e);

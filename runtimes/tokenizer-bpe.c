@@ -174,7 +174,24 @@ struct work {
     uint32_t *pieces, *pieces2;    /* code point lengths of the split */
     size_t cap_pieces;
     struct lpq__re_scratch re;
+    /* Words repeat: encoded word → its ids, for this call (merging is deterministic). */
+    uint32_t *cache;               /* slots: entry + 1, 0 = empty */
+    struct cache_entry *ent;
+    size_t n_ent, cap_ent;
+    char *ckey;                    /* key bytes */
+    size_t n_ckey, cap_ckey;
+    int32_t *cids;                 /* cached ids */
+    size_t n_cids, cap_cids;
 };
+
+struct cache_entry {
+    uint64_t hash;
+    uint32_t key_off, key_len;     /* bytes into ckey */
+    uint32_t ids_off, n_ids;       /* into cids */
+};
+
+#define CACHE_SLOTS (1u << 16)
+#define CACHE_MAX_WORD 64          /* bytes; longer words are rare and not cached */
 
 /* Min-heap on (rank, left): the lowest rank merges first, leftmost among equals. */
 static inline bool bg_before(const struct bigram *a, const struct bigram *b) {
@@ -279,7 +296,43 @@ static enum lpq_status merge_word(const struct lpq_tokenizer *t, struct work *w,
     return out->oom ? LPQ_STATUS_NO_MEMORY : LPQ_STATUS_OK;
 }
 
+/* Cached ids of word w->word[0..n) pushed to out: true on a hit. */
+static bool cache_get(struct work *w, uint64_t h, size_t n, struct lpq__ids *out) {
+    if (!w->cache) return false;
+    for (uint32_t i = (uint32_t)h & (CACHE_SLOTS - 1);; i = (i + 1) & (CACHE_SLOTS - 1)) {
+        uint32_t v = w->cache[i];
+        if (!v) return false;
+        const struct cache_entry *e = &w->ent[v - 1];
+        if (e->hash == h && e->key_len == n && memcmp(w->ckey + e->key_off, w->word, n) == 0) {
+            for (uint32_t k = 0; k < e->n_ids; k++) lpq__ids_push(out, w->cids[e->ids_off + k]);
+            return true;
+        }
+    }
+}
+
+/* Remembers ids[0..n_ids) for word w->word[0..n); silently skips when full or out of memory. */
+static void cache_put(struct work *w, uint64_t h, size_t n, const int32_t *ids, size_t n_ids) {
+    if (w->n_ent >= CACHE_SLOTS / 2) return;
+    if (!w->cache && !(w->cache = lpq_calloc(CACHE_SLOTS, sizeof(*w->cache)))) return;
+    if (!grow((void **)&w->ent, &w->cap_ent, w->n_ent + 1, sizeof(*w->ent)) ||
+        !grow((void **)&w->ckey, &w->cap_ckey, w->n_ckey + n, 1) ||
+        !grow((void **)&w->cids, &w->cap_cids, w->n_cids + n_ids, sizeof(*w->cids))) return;
+    struct cache_entry *e = &w->ent[w->n_ent];
+    *e = (struct cache_entry){ h, (uint32_t)w->n_ckey, (uint32_t)n, (uint32_t)w->n_cids, (uint32_t)n_ids };
+    memcpy(w->ckey + w->n_ckey, w->word, n);
+    memcpy(w->cids + w->n_cids, ids, n_ids * sizeof(*ids));
+    w->n_ckey += n;
+    w->n_cids += n_ids;
+    uint32_t i = (uint32_t)h & (CACHE_SLOTS - 1);
+    while (w->cache[i]) i = (i + 1) & (CACHE_SLOTS - 1);
+    w->cache[i] = (uint32_t)++w->n_ent;
+}
+
 static void work_free(struct work *w) {
+    lpq_free(w->cache);
+    lpq_free(w->ent);
+    lpq_free(w->ckey);
+    lpq_free(w->cids);
     lpq_free(w->sym);
     lpq_free(w->heap);
     lpq_free(w->word);
@@ -354,8 +407,16 @@ enum lpq_status lpq__bpe_tokenize(const struct lpq_tokenizer *t, const char *tex
             for (size_t j = 0; j < un; j++) wn += lpq__utf8_encode(t->byte_cp[(uint8_t)u[j]], w.word + wn);
         }
         if (wn == 0) continue;
+        uint64_t h = 0;
+        bool cacheable = wn <= CACHE_MAX_WORD && np >= 256;   /* short texts: not worth the table */
+        if (cacheable) {
+            h = lpq__hash(w.word, wn);
+            if (cache_get(&w, h, wn, out)) continue;
+        }
+        size_t before = out->n;
         st = merge_word(t, &w, wn, out);
         if (st != LPQ_STATUS_OK) goto done;
+        if (cacheable) cache_put(&w, h, wn, out->v + before, out->n - before);
     }
     st = out->oom ? LPQ_STATUS_NO_MEMORY : LPQ_STATUS_OK;
 done:

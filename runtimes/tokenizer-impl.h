@@ -83,10 +83,17 @@ struct lpq__utext {
     size_t n;
 };
 
-/* Backtracking stack reused across matches (one per thread/call). */
+/* Backtracking stack and visited-state memo reused across matches (one per thread/call;
+ * zero-initialise). The memo remembers loop states (instruction, position) that failed, so
+ * trying every start position of a window costs O(window × loops), not O(window²). */
 struct lpq__re_scratch {
     int64_t *stack;        /* pairs (pc, pos) */
     size_t cap;            /* int64 slots */
+    uint64_t *memo;        /* bit (loop * width + pos - lo) */
+    size_t memo_words;     /* allocated uint64 */
+    const struct lpq__re *memo_re;
+    size_t memo_lo, memo_hi;   /* window the memo describes */
+    size_t dmin, dmax;     /* positions marked by the current attempt (dmin > dmax: none) */
 };
 void lpq__re_scratch_free(struct lpq__re_scratch *sc);
 

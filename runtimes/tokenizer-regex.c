@@ -72,6 +72,7 @@ struct re_inst {
     uint8_t op;
     uint8_t neg;                  /* OP_LOOK: negative lookahead */
     int32_t x, y;                 /* CLASS: class; SPLIT: prefer x, then y; JMP: x; LOOK: y = after */
+    int32_t memo;                 /* SPLIT of an unbounded loop outside lookahead: memo row, else -1 */
 };
 
 struct lpq__re {
@@ -83,6 +84,8 @@ struct lpq__re {
     uint32_t n_cls, cap_cls;
     struct re_inst *code;
     uint32_t n_code, cap_code;
+    uint32_t n_memo;              /* memoised loop instructions */
+    int look_depth;               /* while generating: inside a lookahead */
 };
 
 /* ---- parse tree ------------------------------------------------------------------------- */
@@ -418,7 +421,7 @@ static int32_t emit(struct lpq__re *re, uint8_t op, int32_t x, int32_t y) {
         re->code = c;
         re->cap_code = nc;
     }
-    re->code[re->n_code] = (struct re_inst){ .op = op, .x = x, .y = y };
+    re->code[re->n_code] = (struct re_inst){ .op = op, .x = x, .y = y, .memo = -1 };
     return (int32_t)re->n_code++;
 }
 
@@ -460,6 +463,9 @@ static bool gen(struct lpq__re *re, const struct node *nd) {
             int32_t sp = emit(re, OP_SPLIT, 0, 0);
             if (sp < 0) return false;
             re->code[sp].x = sp + 1;
+            /* A lookahead body is re-run from scratch each time, so its states are not
+             * memoised (a success there would poison the memo). */
+            if (re->look_depth == 0) re->code[sp].memo = (int32_t)re->n_memo++;
             if (!gen(re, kid)) return false;
             if (emit(re, OP_JMP, sp, 0) < 0) return false;
             re->code[sp].y = (int32_t)re->n_code;
@@ -481,7 +487,10 @@ static bool gen(struct lpq__re *re, const struct node *nd) {
         int32_t lk = emit(re, OP_LOOK, 0, 0);
         if (lk < 0) return false;
         re->code[lk].neg = nd->neg;
-        if (!gen(re, nd->kids[0])) return false;
+        re->look_depth++;
+        bool ok = gen(re, nd->kids[0]);
+        re->look_depth--;
+        if (!ok) return false;
         if (emit(re, OP_MATCH, 0, 0) < 0) return false;
         re->code[lk].y = (int32_t)re->n_code;
         return true;
@@ -526,8 +535,8 @@ enum lpq_status lpq__re_compile(const char *pattern, struct lpq__re **out, struc
 void lpq__re_scratch_free(struct lpq__re_scratch *sc) {
     if (!sc) return;
     lpq_free(sc->stack);
-    sc->stack = NULL;
-    sc->cap = 0;
+    lpq_free(sc->memo);
+    memset(sc, 0, sizeof(*sc));
 }
 
 static bool push(struct lpq__re_scratch *sc, size_t *sp, int64_t pc, int64_t pos) {
@@ -563,6 +572,15 @@ static int64_t run(const struct lpq__re *re, int32_t pc0, const struct lpq__utex
                 }
                 break;
             } else if (in->op == OP_SPLIT) {
+                if (in->memo >= 0) {
+                    /* Visited before: it failed then (or is being explored by a path of
+                     * higher priority), so it cannot give a better match now. */
+                    size_t bit = (size_t)in->memo * (sc->memo_hi - sc->memo_lo + 1) + (pos - sc->memo_lo);
+                    if ((sc->memo[bit >> 6] >> (bit & 63)) & 1) break;
+                    sc->memo[bit >> 6] |= 1ull << (bit & 63);
+                    if (pos < sc->dmin) sc->dmin = pos;
+                    if (pos > sc->dmax) sc->dmax = pos;
+                }
                 if (!push(sc, &sp, in->y, (int64_t)pos)) return -2;
                 pc = in->x;
             } else if (in->op == OP_JMP) {
@@ -588,7 +606,33 @@ static int64_t run(const struct lpq__re *re, int32_t pc0, const struct lpq__utex
 
 int64_t lpq__re_match_at(const struct lpq__re *re, const struct lpq__utext *txt, size_t lo, size_t hi,
                          size_t pos, struct lpq__re_scratch *sc) {
+    size_t width = hi - lo + 1;                 /* positions lo..hi */
+    if (re->n_memo && (sc->memo_re != re || sc->memo_lo != lo || sc->memo_hi != hi)) {
+        /* New window: states of another window or pattern say nothing here. */
+        size_t words = (re->n_memo * width + 63) / 64;
+        if (words > sc->memo_words) {
+            uint64_t *m = lpq_realloc(sc->memo, words * sizeof(*m));
+            if (!m) return -2;
+            sc->memo = m;
+            sc->memo_words = words;
+        }
+        memset(sc->memo, 0, words * sizeof(*sc->memo));
+        sc->memo_re = re;
+        sc->memo_lo = lo;
+        sc->memo_hi = hi;
+    }
+    sc->dmin = SIZE_MAX;
+    sc->dmax = 0;
     int64_t r = run(re, 0, txt, lo, hi, pos, sc, 0);
+    if (r >= 0 && re->n_memo && sc->dmin <= sc->dmax) {
+        /* A successful attempt's states are not failures: forget what it marked. */
+        for (uint32_t m = 0; m < re->n_memo; m++) {
+            for (size_t p = sc->dmin; p <= sc->dmax; p++) {
+                size_t bit = (size_t)m * width + (p - lo);
+                sc->memo[bit >> 6] &= ~(1ull << (bit & 63));
+            }
+        }
+    }
     if (r >= 0 && (size_t)r == pos) return -1;
     return r;
 }

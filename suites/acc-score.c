@@ -130,7 +130,7 @@ enum lpq_status lpq_acc_mc_loglik(struct lpq_rt_model *m, const char *const *con
     struct lpq_acc_eval_stats es;
     memset(&es, 0, sizeof(es));
     struct mc_seq *seq = lpq_calloc((size_t)(n > 0 ? n : 1), sizeof(*seq));
-    float *rows = NULL;
+    float *rows = NULL, *row0 = NULL;
     bool *want = NULL;
     int32_t *ctx_ids = NULL;
     struct lpq_acc_ll *res = lpq_calloc((size_t)(n > 0 ? n : 1), sizeof(*res));
@@ -192,9 +192,8 @@ enum lpq_status lpq_acc_mc_loglik(struct lpq_rt_model *m, const char *const *con
     size_t n_rows = (size_t)LPQ_MIN(n_batch, MC_ROWS_MAX);
     rows = lpq_malloc_array(n_rows * (size_t)n_vocab, sizeof(float));
     want = lpq_malloc_array((size_t)n_batch, sizeof(bool));
-    float *row0 = lpq_malloc_array((size_t)n_vocab, sizeof(float));
+    row0 = lpq_malloc_array((size_t)n_vocab, sizeof(float));
     if (!rows || !want || !row0) {
-        lpq_free(row0);
         st = lpq_err_set(err, LPQ_STATUS_NO_MEMORY, "accuracy: out of memory for logits");
         goto done;
     }
@@ -204,13 +203,15 @@ enum lpq_status lpq_acc_mc_loglik(struct lpq_rt_model *m, const char *const *con
     if (base->kv_ids_n > 0 && base->kv_ids && lpq_rt_kv_len(m) == base->kv_ids_n)
         keep = lcp(base->kv_ids, (size_t)base->kv_ids_n, seq[0].ids, s);
     if (keep >= s) keep = s - 1;
-    if ((st = lpq_rt_kv_trim(m, (int64_t)keep))) { st = lpq_err_set(err, st, "accuracy: kv_trim: %s", lpq_rt_errmsg(m)); lpq_free(row0); goto done; }
+    if ((st = lpq_rt_kv_trim(m, (int64_t)keep))) {
+        st = lpq_err_set(err, st, "accuracy: kv_trim: %s", lpq_rt_errmsg(m));
+        goto done;
+    }
     es.n_reused = (int64_t)keep;
     for (size_t p = keep; p < s;) {
         size_t q = p + (size_t)n_batch < s ? p + (size_t)n_batch : s;
         if ((st = lpq_rt_eval(m, seq[0].ids + p, (int64_t)(q - p), NULL, row0))) {
             st = lpq_err_set(err, st, "accuracy: eval: %s", lpq_rt_errmsg(m));
-            lpq_free(row0);
             goto done;
         }
         es.n_evaluated += (int64_t)(q - p);
@@ -232,7 +233,6 @@ enum lpq_status lpq_acc_mc_loglik(struct lpq_rt_model *m, const char *const *con
         }
         res[i].ll = ll;
     }
-    lpq_free(row0);
     if (st) goto done;
     memcpy(out, res, (size_t)n * sizeof(*res));
     if (stats) *stats = es;
@@ -241,6 +241,7 @@ done:
     lpq_free(seq);
     lpq_free(res);
     lpq_free(rows);
+    lpq_free(row0);
     lpq_free(want);
     lpq_free(ctx_ids);
     return st;

@@ -88,7 +88,7 @@ static enum lpq_status run_mc(struct acc_run *r, const struct lpq_acc_item *it, 
     const char **ctxs = lpq_calloc((size_t)n, sizeof(char *)), **conts = lpq_calloc((size_t)n, sizeof(char *));
     char **owned = lpq_calloc((size_t)n, sizeof(char *));
     struct lpq_acc_ll *ll = lpq_calloc((size_t)n, sizeof(*ll));
-    char *context = NULL, *q = NULL;
+    char *context = NULL;
     enum lpq_status st = LPQ_STATUS_OK;
     if (!ctxs || !conts || !owned || !ll) { st = lpq_err_set(err, LPQ_STATUS_NO_MEMORY, "accuracy: out of memory"); goto done; }
     if (it->formatted) context = lpq_strdup(it->prompt);
@@ -145,7 +145,6 @@ done:
     lpq_free(conts);
     lpq_free(ll);
     lpq_free(context);
-    lpq_free(q);
     return st;
 }
 

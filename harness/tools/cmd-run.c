@@ -171,8 +171,11 @@ int lpq_cmd_run(int argc, char **argv) {
         fprintf(stderr, "\nlpq-eval: %s\n", lpq_rt_errmsg(m));
         goto done;
     }
+    /* stdout gets the exact completion when piped (no newline added); the timing line on
+     * stderr then starts on a line of its own. */
     if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
     fflush(stdout);
+    if (!isatty(STDOUT_FILENO)) fputc('\n', stderr);
     if (res.stop_reason == LPQ_RT_STOP_CTX_FULL)
         fprintf(stderr, "lpq-eval: note: stopped at the end of the context (%lld tokens; see --ctx)\n",
                 (long long)n_ctx);

@@ -8,5 +8,5 @@ set ylabel "Accuracy (%) with Wilson 95 % interval"
 set yrange [0:100]
 set offsets graph 0.06, graph 0.06, 0, 0
 cmd = "plot for [i=0:nseries-1] datafile index i using 2:3:4:5 with yerrorlines ls (i+1) title columnheader(1), ".\
-      "for [i=0:nseries-1] datafile index i using 2:3:1 with labels offset 0,1.2 font ',9' notitle"
+      "for [i=0:nseries-1] datafile index i using 2:3:1 with labels left offset 0.6,0.9 font ',9' notitle"
 load GPDIR.'/render.gp'

@@ -12,5 +12,5 @@ set offsets 0.5, 0.5, graph 0.05, 0
 # the variant names label the first series' positions; the others sit 0.3 to the right
 cmd = "plot for [i=0:nseries-1] datafile index i using 2:4:3:6:5 with candlesticks whiskerbars 0.5 ls (i+1) title columnheader(1), ".\
       "for [i=0:nseries-1] datafile index i using 2:4:4:4:4 with candlesticks ls (i+1) lw 3 notitle, ".\
-      "datafile index 0 using 2:(NaN):xtic(1) with points notitle"
+      "datafile index 0 using 2:4:xtic(1) with points ps 0 notitle"
 load GPDIR.'/render.gp'

@@ -121,6 +121,8 @@ struct lpq__cpu_mm_ctx {
     float *tile;                  /* per thread: LPQ__MM_TILE_R x LPQ__MM_TILE_C gemm results */
     atomic_int_fast64_t next;     /* next tile to take */
 #ifdef HAVE_OPENBLAS
+    /* F32/F16/BF16 weights with >= blas_min_rows activation rows go through sgemm. Tuning
+     * knobs read at load: LPQ_NO_BLAS=1 (kernels only), LPQ_BLAS_MIN=<rows> (default 32). */
     float *blas_w;                /* per thread: a tile of weights converted to F32 */
     int64_t blas_cap;             /* floats per thread */
     bool use_blas;

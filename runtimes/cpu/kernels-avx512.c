@@ -106,9 +106,77 @@ INLINE void k_bf16(int64_t n, const void *w, const uint8_t *a, size_t as, float 
     F_LOOP(LOADW_BF16, TAILW_BF16)
 }
 
-LPQ__DEFINE_ROW_KERNELS(f32)
-LPQ__DEFINE_ROW_KERNELS(f16)
-LPQ__DEFINE_ROW_KERNELS(bf16)
+/* Float gemm: register tiles of NR (<= 4) weight rows x NC (<= 4) activation rows, so each
+ * 16-value step loads NR + NC vectors for NR·NC FMAs (a row at a time would be load-bound). */
+INLINE __m512 ldw(const uint8_t *row, int64_t i, __mmask16 m, const int kind) {
+    if (kind == 0) return _mm512_maskz_loadu_ps(m, (const float *)row + i);
+    __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i);
+    if (kind == 1) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+INLINE void ftile(int64_t n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *s,
+                  int64_t ss, const int NR, const int NC, const int kind) {
+    __m512 acc[4][4];
+    UNROLL for (int r = 0; r < NR; r++) UNROLL for (int c = 0; c < NC; c++) acc[r][c] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 wv[4];
+        UNROLL for (int r = 0; r < NR; r++) wv[r] = ldw(w + (size_t)r * ws, i, m, kind);
+        UNROLL for (int c = 0; c < NC; c++) {
+            __m512 av = _mm512_maskz_loadu_ps(m, (const float *)(a + (size_t)c * as) + i);
+            UNROLL for (int r = 0; r < NR; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], av, acc[r][c]);
+        }
+    }
+    UNROLL for (int r = 0; r < NR; r++) UNROLL for (int c = 0; c < NC; c++)
+        s[c * ss + r] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+INLINE void fgemm(int64_t n, int64_t nr, int64_t nc, float *s, int64_t ss, const void *w, size_t ws,
+                  const void *a, size_t as, const int kind) {
+    const uint8_t *wb = w, *ab = a;
+    for (int64_t r0 = 0; r0 < nr; r0 += LPQ__ROW_BLOCK) {
+        int64_t r1 = r0 + LPQ__ROW_BLOCK < nr ? r0 + LPQ__ROW_BLOCK : nr;
+        int64_t c = 0;
+        for (; c + 4 <= nc; c += 4) {
+            int64_t r = r0;
+            for (; r + 4 <= r1; r += 4)
+                ftile(n, wb + (size_t)r * ws, ws, ab + (size_t)c * as, as, s + c * ss + r, ss, 4, 4, kind);
+            for (; r < r1; r++)
+                ftile(n, wb + (size_t)r * ws, ws, ab + (size_t)c * as, as, s + c * ss + r, ss, 1, 4, kind);
+        }
+        /* single columns: the row kernels, whose 4 accumulators per row hide FMA latency */
+        for (; c < nc; c++)
+            for (int64_t r = r0; r < r1; r++) {
+                const uint8_t *wr = wb + (size_t)r * ws, *ac = ab + (size_t)c * as;
+                if (kind == 0) k_f32(n, wr, ac, 0, &s[c * ss + r], 1);
+                else if (kind == 1) k_f16(n, wr, ac, 0, &s[c * ss + r], 1);
+                else k_bf16(n, wr, ac, 0, &s[c * ss + r], 1);
+            }
+    }
+}
+
+static void vec_dot_f32(int64_t n, float *s, const void *w, const void *a) {
+    k_f32(n, w, (const uint8_t *)a, 0, s, 1);
+}
+static void vec_dot_f16(int64_t n, float *s, const void *w, const void *a) {
+    k_f16(n, w, (const uint8_t *)a, 0, s, 1);
+}
+static void vec_dot_bf16(int64_t n, float *s, const void *w, const void *a) {
+    k_bf16(n, w, (const uint8_t *)a, 0, s, 1);
+}
+static void gemm_f32(int64_t n, int64_t nr, int64_t nc, float *s, int64_t ss, const void *w, size_t ws,
+                     const void *a, size_t as) {
+    fgemm(n, nr, nc, s, ss, w, ws, a, as, 0);
+}
+static void gemm_f16(int64_t n, int64_t nr, int64_t nc, float *s, int64_t ss, const void *w, size_t ws,
+                     const void *a, size_t as) {
+    fgemm(n, nr, nc, s, ss, w, ws, a, as, 1);
+}
+static void gemm_bf16(int64_t n, int64_t nr, int64_t nc, float *s, int64_t ss, const void *w, size_t ws,
+                      const void *a, size_t as) {
+    fgemm(n, nr, nc, s, ss, w, ws, a, as, 2);
+}
 
 /* ---- 32-weight blocks against Q8_0, two blocks per register ------------------------------ */
 
@@ -176,39 +244,30 @@ DEF_SIGNED_Q8_0(q8_0, lpq__blk_q8_0, LPQ_TYPE_Q8_0)
 DEF_SIGNED_Q8_0(iq4_nl, lpq__blk_iq4_nl, LPQ_TYPE_IQ4_NL)
 
 /*
- * The fast path for the Q8_0-activation family (Q4_0, Q5_0, Q8_0, IQ4_NL). Each weight is
- * made unsigned, u = w + K (K = 8, 16, 128, 128), so one vpdpbusd per pair of blocks gives
- * Σ u·a; the offset K·Σa comes from a per-activation-row table built once per call and shared
- * by every weight row. The table also holds the activation bytes repacked so a pair of blocks
- * is one 64-byte load, in the byte order the weight decode produces without a shuffle (for
- * nibble types: A 0-15, B 0-15, A 16-31, B 16-31). The 16 lanes of 8 pairs of blocks are
- * reduced to one lane per block (three shuffle+add levels) so the f16 scales are applied 16
- * blocks at a time: one gather of weight scales, one load of activation scales.
- * Reduced lane L holds block 4·(L mod 4) + L/4 of its group of 16.
+ * The fast path for the Q8_0-activation family (Q4_0, Q5_0, Q8_0, IQ4_NL), used by gemm.
+ * Each weight is made unsigned, u = w + K (K = 8, 16, 128, 128), so vpdpbusd gives Σ u·a and
+ * the offset K·Σa comes from a per-activation-row table built once per call and shared by
+ * every weight row. Four blocks share a register, one 128-bit lane each: "lo" holds weights
+ * 0-15 of each block, "hi" weights 16-31 (for nibble types exactly the low and high nibbles
+ * of the 16 qs bytes, so decoding needs no shuffle). The table holds the activation bytes in
+ * the same order, so two vpdpbusd per column accumulate 4 lanes per block; a 16-block group
+ * is then reduced to one lane per block in two shuffle+add levels and both f16 scales are
+ * applied 16 blocks at a time. Reduced lane L holds block 4·(L mod 4) + L/4 of its group.
  */
 #define FAM_GROUP 16
 #define FAM_KCHUNK 128 /* blocks per table chunk */
 #define FAM_COLS 8     /* activation rows per table: 8 x 128 x 40 B = 40 KiB of stack */
 
 struct fam_prep {
-    float da[FAM_COLS][FAM_KCHUNK];          /* activation scale per block, lane order; 0 = none */
-    int32_t ksa[FAM_COLS][FAM_KCHUNK];       /* K · Σ q of the block, lane order */
-    int8_t qs[FAM_COLS][FAM_KCHUNK * LPQ__QK]; /* activation quants, pairs repacked */
+    float da[FAM_COLS][FAM_KCHUNK];            /* activation scale per block, lane order; 0 = none */
+    int32_t ksa[FAM_COLS][FAM_KCHUNK];         /* K · Σ q of the block, lane order */
+    int8_t qs[FAM_COLS][FAM_KCHUNK * LPQ__QK]; /* activation quants, quads repacked lo | hi */
 };
 
 INLINE __m512i lane_blocks(void) {
     return _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
 }
-/* 2 pairs -> 4 blocks, 4 lanes each (128-bit lane j = block j). A pair's 128-bit lanes are
- * A A B B (natural order) or A B A B (nibble order). */
-INLINE __m512i red_l1(__m512i p0, __m512i p1, const int nib) {
-    if (nib)
-        return _mm512_add_epi32(_mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(1, 0, 1, 0)),
-                                _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(3, 2, 3, 2)));
-    return _mm512_add_epi32(_mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(2, 0, 2, 0)),
-                            _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(3, 1, 3, 1)));
-}
-/* blocks 0-3 and 4-7 -> 128-bit lane j: block j (2 lanes), block 4+j (2 lanes) */
+/* quads 0-3 and 4-7 (128-bit lane j = block j, 4 lanes) -> lane j: block j (2), block 4+j (2) */
 INLINE __m512i red_l2(__m512i q0, __m512i q1) {
     return _mm512_add_epi32(_mm512_unpacklo_epi64(q0, q1), _mm512_unpackhi_epi64(q0, q1));
 }
@@ -251,109 +310,116 @@ INLINE __m512 load_scales(const void *base, const int stride, int nblk) {
     return _mm512_cvtph_ps(r);
 }
 
-/* Table for the first 2·floor(kb/2) blocks of one activation row (an odd last block is left
- * to the scalar kernel, its table entry 0). */
-INLINE void fam_prep_row(const struct lpq__blk_q8_0 *y, int64_t kb, int K, const int nib, float *da,
-                         int32_t *ksa, int8_t *pq) {
+/* 16 bytes at p0..p3 -> one register, 128-bit lane i from p_i */
+INLINE __m512i quad16(const void *p0, const void *p1, const void *p2, const void *p3) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p0));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p1), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p2), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p3), 3);
+}
+
+/* Table for the first 4·floor(kb/4) blocks of one activation row (the last kb mod 4 blocks
+ * are left to the scalar kernel; their entries are 0). */
+INLINE void fam_prep_row(const struct lpq__blk_q8_0 *y, int64_t kb, int K, float *da, int32_t *ksa,
+                         int8_t *pq) {
     const __m512i ones = _mm512_set1_epi8(1), z = _mm512_setzero_si512();
     for (int64_t g = 0; g < kb; g += FAM_GROUP) {
-        int np = (int)((kb - g) / 2 < 8 ? (kb - g) / 2 : 8);
-        __m512i q[4];
-        UNROLL for (int k = 0; k < 4; k++) {
-            __m512i p[2];
-            UNROLL for (int h = 0; h < 2; h++) {
-                int pi = 2 * k + h;
-                if (pi < np) {
-                    const struct lpq__blk_q8_0 *b = y + g + 2 * pi;
-                    __m512i v = load2x32(b[0].qs, b[1].qs);
-                    if (nib) v = _mm512_shuffle_i32x4(v, v, _MM_SHUFFLE(3, 1, 2, 0));
-                    _mm512_storeu_si512((void *)(pq + (g + 2 * pi) * LPQ__QK), v);
-                    p[h] = _mm512_dpbusd_epi32(z, ones, v);
-                } else {
-                    p[h] = z;
-                }
+        int nq = (int)((kb - g) / 4 < 4 ? (kb - g) / 4 : 4);
+        if (nq == 0) break;
+        __m512i v[4];
+        UNROLL for (int m = 0; m < 4; m++) {
+            if (m < nq) {
+                const struct lpq__blk_q8_0 *b = y + g + 4 * m;
+                __m512i lo = quad16(b[0].qs, b[1].qs, b[2].qs, b[3].qs);
+                __m512i hi = quad16(b[0].qs + 16, b[1].qs + 16, b[2].qs + 16, b[3].qs + 16);
+                _mm512_storeu_si512((void *)(pq + (g + 4 * m) * LPQ__QK), lo);
+                _mm512_storeu_si512((void *)(pq + (g + 4 * m) * LPQ__QK + 64), hi);
+                v[m] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, ones, lo), ones, hi);
+            } else {
+                v[m] = z;
             }
-            q[k] = red_l1(p[0], p[1], nib);
         }
-        __m512i r = red_l3(red_l2(q[0], q[1]), red_l2(q[2], q[3]));
+        __m512i r = red_l3(red_l2(v[0], v[1]), red_l2(v[2], v[3]));
         _mm512_storeu_si512((void *)(ksa + g), _mm512_mullo_epi32(r, _mm512_set1_epi32(K)));
-        _mm512_storeu_ps(da + g, gather_scales(y + g, (int)sizeof *y, 2 * np));
+        _mm512_storeu_ps(da + g, gather_scales(y + g, (int)sizeof *y, 4 * nq));
     }
 }
 
-/* Unsigned weights of blocks b[0], b[1], in the order their activations were repacked. */
-INLINE __m512i nib64(const uint8_t *qa, const uint8_t *qb) { /* A lo, B lo, A hi, B hi */
-    __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)qa)),
-                                        _mm_loadu_si128((const __m128i *)qb), 1);
-    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1);
-    return _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
+/* Unsigned weights of blocks b[0..3] as lo (weights 0-15) and hi (16-31), lane i = b[i]. */
+INLINE void u4_q4_0(const struct lpq__blk_q4_0 *b, __m512i *lo, __m512i *hi) {
+    __m512i v = quad16(b[0].qs, b[1].qs, b[2].qs, b[3].qs);
+    *lo = _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0f));
 }
-INLINE __m512i u2_q4_0(const struct lpq__blk_q4_0 *b) { return nib64(b[0].qs, b[1].qs); }
-INLINE __m512i u2_q5_0(const struct lpq__blk_q5_0 *b) {
-    uint32_t ha, hb;
-    memcpy(&ha, b[0].qh, 4);
-    memcpy(&hb, b[1].qh, 4);
-    __mmask64 hi = (__mmask64)(ha & 0xffff) | ((__mmask64)(hb & 0xffff) << 16) |
-                   ((__mmask64)(ha >> 16) << 32) | ((__mmask64)(hb >> 16) << 48);
-    __m512i q = nib64(b[0].qs, b[1].qs);
-    return _mm512_mask_add_epi8(q, hi, q, _mm512_set1_epi8(16));
-}
-INLINE __m512i u2_q8_0(const struct lpq__blk_q8_0 *b) {
-    return _mm512_xor_si512(load2x32(b[0].qs, b[1].qs), _mm512_set1_epi8((char)0x80));
-}
-INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
+INLINE void u4_iq4_nl(const struct lpq__blk_iq4_nl *b, __m512i *lo, __m512i *hi) {
     /* codebook + 128 */
     const __m512i tab = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129,
         (char)141, (char)153, (char)166, (char)181, (char)197, (char)217, (char)241));
-    return _mm512_shuffle_epi8(tab, nib64(b[0].qs, b[1].qs));
+    __m512i v = quad16(b[0].qs, b[1].qs, b[2].qs, b[3].qs);
+    *lo = _mm512_shuffle_epi8(tab, _mm512_and_si512(v, _mm512_set1_epi8(0x0f)));
+    *hi = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0f)));
+}
+INLINE void u4_q5_0(const struct lpq__blk_q5_0 *b, __m512i *lo, __m512i *hi) {
+    uint32_t qh[4];
+    for (int i = 0; i < 4; i++) memcpy(&qh[i], b[i].qh, 4);
+    /* 5th bits of weights 0-15 of the four blocks side by side, then of weights 16-31 */
+    __m128i hv = _mm_setr_epi32((int)qh[0], (int)qh[1], (int)qh[2], (int)qh[3]);
+    uint64_t mlo = (uint64_t)_mm_cvtsi128_si64(_mm_cvtepi32_epi16(hv));
+    uint64_t mhi = (uint64_t)_mm_cvtsi128_si64(_mm_cvtepi32_epi16(_mm_srli_epi32(hv, 16)));
+    __m512i v = quad16(b[0].qs, b[1].qs, b[2].qs, b[3].qs);
+    __m512i l = _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
+    __m512i h = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0f));
+    *lo = _mm512_mask_add_epi8(l, (__mmask64)mlo, l, _mm512_set1_epi8(16));
+    *hi = _mm512_mask_add_epi8(h, (__mmask64)mhi, h, _mm512_set1_epi8(16));
+}
+INLINE void u4_q8_0(const struct lpq__blk_q8_0 *b, __m512i *lo, __m512i *hi) {
+    const __m512i k = _mm512_set1_epi8((char)0x80);
+    *lo = _mm512_xor_si512(quad16(b[0].qs, b[1].qs, b[2].qs, b[3].qs), k);
+    *hi = _mm512_xor_si512(quad16(b[0].qs + 16, b[1].qs + 16, b[2].qs + 16, b[3].qs + 16), k);
 }
 
-#define DEF_FAM(T, BLK, K, NIB)                                                                \
-    /* one group of up to 16 blocks (np pairs) at x + g; np a literal 8 for full groups */    \
-    INLINE void fam_group_##T(int64_t g, int np, const struct BLK *x, const struct fam_prep *P, \
+#define DEF_FAM(T, BLK, K)                                                                     \
+    /* one group of up to 16 blocks (nq quads) at x + g; nq a literal 4 for full groups */    \
+    INLINE void fam_group_##T(int64_t g, int nq, const struct BLK *x, const struct fam_prep *P, \
                               int c0, __m512 *acc, const int NC) {                             \
         const __m512i z = _mm512_setzero_si512();                                              \
-        __m512i sh[4][2];                                                                      \
-        UNROLL for (int half = 0; half < 2; half++) {                                          \
-            __m512i q[4][2];                                                                   \
-            UNROLL for (int k = 0; k < 2; k++) {                                               \
-                __m512i p[4][2];                                                               \
-                UNROLL for (int h = 0; h < 2; h++) {                                           \
-                    int pi = 4 * half + 2 * k + h;                                             \
-                    if (pi < np) {                                                             \
-                        __m512i u = u2_##T(x + g + 2 * pi);                                    \
-                        UNROLL for (int c = 0; c < NC; c++) p[c][h] = _mm512_dpbusd_epi32(     \
-                            z, u, _mm512_loadu_si512((const void *)(P->qs[c0 + c] + (g + 2 * pi) * LPQ__QK))); \
-                    } else {                                                                   \
-                        UNROLL for (int c = 0; c < NC; c++) p[c][h] = z;                       \
-                    }                                                                          \
+        __m512i v[4][4];                                                                       \
+        UNROLL for (int m = 0; m < 4; m++) {                                                   \
+            if (m < nq) {                                                                      \
+                __m512i lo, hi;                                                                \
+                u4_##T(x + g + 4 * m, &lo, &hi);                                               \
+                UNROLL for (int c = 0; c < NC; c++) {                                          \
+                    const int8_t *ap = P->qs[c0 + c] + (g + 4 * m) * LPQ__QK;                  \
+                    v[c][m] = _mm512_dpbusd_epi32(z, lo, _mm512_loadu_si512((const void *)ap)); \
+                    v[c][m] = _mm512_dpbusd_epi32(v[c][m], hi, _mm512_loadu_si512((const void *)(ap + 64))); \
                 }                                                                              \
-                UNROLL for (int c = 0; c < NC; c++) q[c][k] = red_l1(p[c][0], p[c][1], NIB);   \
+            } else {                                                                           \
+                UNROLL for (int c = 0; c < NC; c++) v[c][m] = z;                               \
             }                                                                                  \
-            UNROLL for (int c = 0; c < NC; c++) sh[c][half] = red_l2(q[c][0], q[c][1]);        \
         }                                                                                      \
-        __m512 dw = load_scales(x + g, (int)sizeof(struct BLK), 2 * np);                       \
+        __m512 dw = load_scales(x + g, (int)sizeof(struct BLK), 4 * nq);                       \
         UNROLL for (int c = 0; c < NC; c++) {                                                  \
-            __m512i r = _mm512_sub_epi32(red_l3(sh[c][0], sh[c][1]),                           \
-                                         _mm512_loadu_si512((const void *)(P->ksa[c0 + c] + g))); \
+            __m512i r = red_l3(red_l2(v[c][0], v[c][1]), red_l2(v[c][2], v[c][3]));            \
+            r = _mm512_sub_epi32(r, _mm512_loadu_si512((const void *)(P->ksa[c0 + c] + g)));   \
             __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(P->da[c0 + c] + g));                 \
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), sc, acc[c]);                       \
         }                                                                                      \
     }                                                                                          \
-    /* kb blocks of one weight row x NC prepared activation rows (pq: repacked quants; a: the \
-     * original rows, for an odd last block) */                                                \
+    /* kb blocks of one weight row x NC prepared activation rows (P; a: the original rows,    \
+     * for the last kb mod 4 blocks) */                                                        \
     INLINE void fam_row_##T(int64_t kb, const struct BLK *x, const struct fam_prep *P, int c0, \
                             const uint8_t *a, size_t as, float *out, const int NC) {           \
         __m512 acc[4];                                                                         \
         UNROLL for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();                      \
         int64_t g = 0;                                                                         \
-        for (; g + FAM_GROUP <= kb; g += FAM_GROUP) fam_group_##T(g, 8, x, P, c0, acc, NC);    \
-        if (kb - g >= 2) fam_group_##T(g, (int)((kb - g) / 2), x, P, c0, acc, NC);             \
+        for (; g + FAM_GROUP <= kb; g += FAM_GROUP) fam_group_##T(g, 4, x, P, c0, acc, NC);    \
+        if (kb - g >= 4) fam_group_##T(g, (int)((kb - g) / 4), x, P, c0, acc, NC);             \
         float tail[4] = {0, 0, 0, 0};                                                          \
-        if (kb & 1)                                                                            \
+        int64_t t0 = kb & ~(int64_t)3;                                                         \
+        if (t0 < kb)                                                                           \
             UNROLL for (int c = 0; c < NC; c++) lpq__cpu_ops_scalar(LPQ_TYPE_##T)->vec_dot(     \
-                LPQ__QK, &tail[c], x + kb - 1,                                                 \
-                (const struct lpq__blk_q8_0 *)(a + (size_t)c * as) + kb - 1);                  \
+                (kb - t0) * LPQ__QK, &tail[c], x + t0,                                         \
+                (const struct lpq__blk_q8_0 *)(a + (size_t)c * as) + t0);                      \
         UNROLL for (int c = 0; c < NC; c++) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];   \
     }                                                                                          \
     static void gemm_##T(int64_t n, int64_t nr, int64_t nc, float *s, int64_t s_stride,        \
@@ -368,7 +434,7 @@ INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
                 size_t aoff = sizeof(struct lpq__blk_q8_0) * (size_t)k0;                       \
                 for (int64_t c = 0; c < cn; c++)                                               \
                     fam_prep_row((const struct lpq__blk_q8_0 *)(ab + (size_t)(c0 + c) * a_stride + aoff), \
-                                 kb, K, NIB, P.da[c], P.ksa[c], P.qs[c]);                      \
+                                 kb, K, P.da[c], P.ksa[c], P.qs[c]);                           \
                 for (int64_t r0 = 0; r0 < nr; r0 += LPQ__ROW_BLOCK) {                          \
                     int64_t r1 = r0 + LPQ__ROW_BLOCK < nr ? r0 + LPQ__ROW_BLOCK : nr;          \
                     int64_t c = 0;                                                             \
@@ -403,10 +469,10 @@ INLINE __m512i u2_iq4_nl(const struct lpq__blk_iq4_nl *b) {
 #define LPQ_TYPE_q5_0 LPQ_TYPE_Q5_0
 #define LPQ_TYPE_q8_0 LPQ_TYPE_Q8_0
 #define LPQ_TYPE_iq4_nl LPQ_TYPE_IQ4_NL
-DEF_FAM(q4_0, lpq__blk_q4_0, 8, 1)
-DEF_FAM(q5_0, lpq__blk_q5_0, 16, 1)
-DEF_FAM(q8_0, lpq__blk_q8_0, 128, 0)
-DEF_FAM(iq4_nl, lpq__blk_iq4_nl, 128, 1)
+DEF_FAM(q4_0, lpq__blk_q4_0, 8)
+DEF_FAM(q5_0, lpq__blk_q5_0, 16)
+DEF_FAM(q8_0, lpq__blk_q8_0, 128)
+DEF_FAM(iq4_nl, lpq__blk_iq4_nl, 128)
 
 /* ---- 256-weight super-blocks against Q8_K ----------------------------------------------- */
 

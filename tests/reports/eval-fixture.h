@@ -45,10 +45,16 @@ static inline void fx_wilson(double k, double n, double *lo, double *hi) {
     *hi = (c + h) / d;
 }
 
-static inline json_t *fx_acc(int k, int n) {
+/* a rate as suites/accuracy.c writes it: {k, n, rate, ci95} */
+static inline json_t *fx_rate(int k, int n) {
     double lo, hi;
     fx_wilson(k, n, &lo, &hi);
-    return json_pack("{s:f, s:i, s:i, s:[ff]}", "acc", (double)k / n, "n", n, "correct", k, "wilson95", lo, hi);
+    return json_pack("{s:f, s:f, s:f, s:[ff]}", "k", (double)k, "n", (double)n, "rate", (double)k / n, "ci95", lo, hi);
+}
+
+/* a tally: {n, accuracy|acc: rate, chance} */
+static inline json_t *fx_acc(int k, int n) {
+    return json_pack("{s:i, s:o, s:f}", "n", n, "accuracy", fx_rate(k, n), "chance", 0.25);
 }
 
 static inline json_t *fx_dist(double m, double sd, const char *unit) {
@@ -89,8 +95,11 @@ static inline json_t *fx_eval(const struct fx_hw *hw, const struct fx_var *v, co
         int k = v->acc_k[0] + v->acc_k[1] + v->acc_k[2], n = 3 * v->acc_n;
         json_t *cats = json_pack("{s:o, s:o, s:o}", "knowledge", fx_acc(v->acc_k[0], v->acc_n), "math",
                                  fx_acc(v->acc_k[1], v->acc_n), "reasoning", fx_acc(v->acc_k[2], v->acc_n));
+        json_t *l = fx_acc(k, n);
+        json_object_set_new(l, "categories", cats);
+        json_t *bench = json_pack("{s:{s:i, s:o, s:f}}", "arc_easy", "n", 50, "acc", fx_rate(2 * k / 3, 50), "chance", 0.25);
         json_object_set_new(suites, "accuracy", json_pack("{s:s, s:{}, s:{s:o, s:o}}", "status", "done", "items", "summary",
-                                                          "overall", fx_acc(k, n), "categories", cats));
+                                                          "lpq140", l, "benchmarks", bench));
     }
     if (v->tg > 0) {
         json_t *items = json_object();

@@ -94,6 +94,7 @@ static void test_csv_round_trip(void **state) {
     assert_true(fabs(atof(cell(&r, "Q2_K", NULL, "category:math", 7)) - 0.3) < 1e-12);
     assert_true(fabs(atof(cell(&r, "Q2_K", NULL, "category:math", 9)) - lo) < 1e-12);
     assert_true(fabs(atof(cell(&r, "Q2_K", NULL, "category:math", 10)) - hi) < 1e-12);
+    assert_true(fabs(atof(cell(&r, "Q2_K", NULL, "benchmark:arc_easy", 7)) - 0.30) < 1e-12);   /* 15 of 50 */
     assert_string_equal(cell(&r, "Q2_K", NULL, "decode_tok_per_s", 12), "tok/s");
     assert_true(fabs(atof(cell(&r, "Q2_K", NULL, "decode_tok_per_s", 7)) - 22.0) < 1e-12);
     assert_string_equal(cell(&r, "F32", NULL, "size_bytes", 4), "1");
@@ -142,6 +143,7 @@ static void test_csv_round_trip(void **state) {
 }
 
 int main(void) {
+    tu_use_cmocka_allocator();   /* leaks in the report code fail the tests */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_round_trip),
     };

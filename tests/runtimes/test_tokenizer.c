@@ -572,6 +572,37 @@ static void test_threads_and_speed(void **state) {
     free(text);
 }
 
+/* Backtracking would retry deepseek-llm's "\\s+$" from every space of a long run that does
+ * not end the piece: O(n^2) (llama.cpp's std::regex overflows its stack here). The memo of
+ * failed loop states keeps it linear: 200k spaces between two words take milliseconds. */
+static void test_no_quadratic_regex(void **state) {
+    (void)state;
+    if (!tu_have_shared()) skip();
+    struct lpq_tokenizer *t = load_tok("models/vocab/ggml-vocab-deepseek-llm.gguf");
+    assert_non_null(t);
+    size_t n = 200000 + 5;
+    char *s = malloc(n + 1);
+    s[0] = 'x';
+    memset(s + 1, ' ', n - 5);
+    memcpy(s + n - 4, "\xF0\x9F\x98\x80", 4);    /* an emoji: no pattern takes the spaces with it */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t nt;
+    int32_t *ids = tok(t, s, n, false, false, &nt);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    printf("deepseek-llm, 200k spaces between 'x' and an emoji: %zu tokens in %.3f s\n", nt, sec);
+    assert_true(sec < 10.0);               /* quadratic: minutes */
+    size_t dl;
+    char *d = detok(t, ids, nt, true, &dl);
+    assert_int_equal(dl, n);
+    assert_memory_equal(d, s, n);
+    free(d);
+    free(ids);
+    free(s);
+    lpq_tokenizer_free(t);
+}
+
 /* ---- malformed metadata ---------------------------------------------------------------------------- */
 
 enum mal { MAL_NONE, MAL_NO_TOKENS, MAL_SCORES_SHORT, MAL_BOS_RANGE, MAL_NO_MODEL, MAL_BAD_PRE,
@@ -747,6 +778,7 @@ int main(void) {
         cmocka_unit_test(test_stories_t1_and_greedy),
         cmocka_unit_test(test_cap_and_args),
         cmocka_unit_test(test_threads_and_speed),
+        cmocka_unit_test(test_no_quadratic_regex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@ static void test_lpq140_validates(void **state) {
     assert_int_equal((int)s->n, 140);
     int counts[6] = { 0 };
     int types[3] = { 0 };
+    int positions[16] = { 0 };
     for (size_t i = 0; i < s->n; i++) {
         const struct lpq_acc_item *it = &s->items[i];
         bool found = false;
@@ -38,12 +39,17 @@ static void test_lpq140_validates(void **state) {
             if (!strcmp(it->category, lpq_acc_categories[c].name)) { counts[c]++; found = true; }
         assert_true(found);
         types[it->type]++;
-        /* ids: <prefix>-NNN */
-        assert_int_equal((int)strlen(it->id), (int)strlen(strchr(it->id, '-')) + (int)(strchr(it->id, '-') - it->id));
+        /* ids: <category prefix>-NNN, numbered from 001 within the category */
+        char want_id[32];
+        for (int c = 0; c < 6; c++)
+            if (!strcmp(it->category, lpq_acc_categories[c].name))
+                snprintf(want_id, sizeof(want_id), "%s-%03d", lpq_acc_categories[c].id_prefix, counts[c]);
+        assert_string_equal(it->id, want_id);
         for (size_t j = 0; j < i; j++) assert_string_not_equal(it->id, s->items[j].id);
         if (it->type == LPQ_ACC_MC) {
             assert_true(it->n_choices >= 2);
             assert_true(it->answer >= 0 && it->answer < it->n_choices);
+            positions[it->answer]++;
         }
         if (it->type == LPQ_ACC_TOOL_CALL) {
             /* the expected call validates against its own tool's schema */
@@ -71,6 +77,8 @@ static void test_lpq140_validates(void **state) {
     assert_int_equal(types[LPQ_ACC_TOOL_CALL], 20);
     assert_int_equal(types[LPQ_ACC_NUMERIC], 25);
     assert_int_equal(types[LPQ_ACC_MC], 95);
+    /* right answers are spread over the positions: a scorer that favours one cannot look good */
+    for (int p = 0; p < 16; p++) assert_true(positions[p] <= 95 * 4 / 10);
     /* ids are stable: spot-check a few known ones */
     assert_string_equal(s->items[0].id, "know-001");
     assert_string_equal(s->items[139].id, "tool-020");
