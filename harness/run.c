@@ -212,6 +212,15 @@ static void print_summary(FILE *out, const char *vname, const char *rt, const ch
         fprintf(out, "%s %s kld: wrote %s (%lld bytes, %.0f tokens, top-%lld)\n", vname, rt,
                 json_string_value(json_object_get(s, "base_file")), (long long)json_integer_value(json_object_get(s, "bytes")),
                 num(s, "n_tokens", NULL), (long long)json_integer_value(json_object_get(s, "top_k")));
+    } else if (!strcmp(suite, "speed")) {
+        fprintf(out, "%s %s speed: pp%lld %.1f ± %.1f tok/s, tg%lld %.1f ± %.1f tok/s (%.0f %% of roofline), "
+                     "TTFT %.1f ms, ITL p99 %.2f ms, %lld threads\n", vname, rt,
+                (long long)json_integer_value(json_object_get(s, "n_prompt")), num(s, "prefill_tok_per_s", "mean"),
+                num(s, "prefill_tok_per_s", "stddev"), (long long)json_integer_value(json_object_get(s, "n_gen")),
+                num(s, "decode_tok_per_s", "mean"), num(s, "decode_tok_per_s", "stddev"),
+                100 * num(json_object_get(s, "roofline"), "decode_fraction_of_roofline", NULL),
+                num(s, "ttft_ms", "median"), num(s, "itl_ms", "p99"),
+                (long long)json_integer_value(json_object_get(s, "threads")));
     } else {
         fprintf(out, "%s %s %s: done\n", vname, rt, suite);
     }

@@ -212,9 +212,13 @@ static enum lpq_status write_tensor(struct lpq_gguf_writer *w, const struct lpq_
     }
     for (int64_t m = 0; m < n_mat; m++) {
         const float *imp_m = NULL;
-        if (p->imatrix && quantized_out &&
-            lpq_imatrix_get(p->imatrix, t->name, n_mat > 1 ? m : 0, *imp, ne0) == LPQ_STATUS_OK)
-            imp_m = *imp;
+        if (p->imatrix && quantized_out) {
+            enum lpq_status ist = lpq_imatrix_get(p->imatrix, t->name, n_mat > 1 ? m : 0, *imp, ne0);
+            if (ist == LPQ_STATUS_OK) imp_m = *imp;
+            else if (ist == LPQ_STATUS_BAD_ARG && m == 0)
+                lpq_log(LPQ_LOG_WARN, "imatrix entry %s does not match the tensor's %" PRId64 " columns x %" PRId64
+                        " matrices: ignored", t->name, ne0, n_mat);
+        }
         for (int64_t r0 = 0; r0 < rows_per_mat; r0 += chunk_rows) {
             int64_t nr = LPQ_MIN(chunk_rows, rows_per_mat - r0);
             struct rows_job j = {

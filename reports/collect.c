@@ -541,15 +541,20 @@ static struct lpq__entry *grid_push(struct lpq_grid *g) {
     return e;
 }
 
-/* Variant name of a file: its model.variant, else the gguf/<V>/ folder it sits in. */
-static char *variant_of(json_t *root, const char *rel) {
+/* Variant name of a file: the gguf/<V>/ folder it sits in (the slot it is presented as), else
+ * its model.variant. A file whose own variant disagrees with its folder is reported. */
+static char *variant_of(struct lpq_grid *g, json_t *root, const char *rel) {
     const char *v = jstr(json_object_get(root, "model"), "variant");
-    if (v && *v) return lpq_strdup(v);
     if (!strncmp(rel, "gguf/", 5)) {
         const char *slash = strchr(rel + 5, '/');
-        if (slash) return lpq_strndup(rel + 5, (size_t)(slash - rel - 5));
+        if (slash) {
+            char *folder = lpq_strndup(rel + 5, (size_t)(slash - rel - 5));
+            if (folder && v && strcmp(v, folder))
+                lpq__grid_warn(g, "%s says variant %s but sits in gguf/%s/: reported as %s", rel, v, folder, folder);
+            return folder;
+        }
     }
-    return lpq_strdup("?");
+    return lpq_strdup(v && *v ? v : "?");
 }
 
 /* One file → entries. Returns OK, or UNSUPPORTED / BAD_FILE for the caller to decide on. */
@@ -612,7 +617,7 @@ static enum lpq_status load_file(struct lpq_grid *g, const struct folder_facts *
             break;
         }
         e->model = lpq_strdup(g->model);
-        e->variant = variant_of(root, rel);
+        e->variant = variant_of(g, root, rel);
         const char *rt = jstr(json_object_get(env, "runtime"), "name");
         const char *at = strchr(keys[k], '@');
         e->runtime = rt ? lpq_strdup(rt) : at ? lpq_strndup(keys[k], (size_t)(at - keys[k])) : lpq_strdup(keys[k]);

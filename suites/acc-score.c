@@ -202,7 +202,7 @@ enum lpq_status lpq_acc_mc_loglik(struct lpq_rt_model *m, const char *const *con
     size_t keep = 0;
     if (base->kv_ids_n > 0 && base->kv_ids && lpq_rt_kv_len(m) == base->kv_ids_n)
         keep = lcp(base->kv_ids, (size_t)base->kv_ids_n, seq[0].ids, s);
-    if (keep >= s) keep = s - 1;
+    if (s > 0 && keep >= s) keep = s - 1;   /* s = 0 (no BOS, contexts differ at once): nothing shared */
     if ((st = lpq_rt_kv_trim(m, (int64_t)keep))) {
         st = lpq_err_set(err, st, "accuracy: kv_trim: %s", lpq_rt_errmsg(m));
         goto done;
@@ -217,7 +217,7 @@ enum lpq_status lpq_acc_mc_loglik(struct lpq_rt_model *m, const char *const *con
         es.n_evaluated += (int64_t)(q - p);
         p = q;
     }
-    double lse0 = lpq__log_sum_exp(row0, n_vocab);
+    double lse0 = s > 0 ? lpq__log_sum_exp(row0, n_vocab) : 0;
     for (int32_t i = 0; i < n; i++) {
         double ll = 0;
         if (seq[i].c == s) ll += (double)row0[seq[i].ids[s]] - lse0;

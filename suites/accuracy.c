@@ -357,7 +357,10 @@ static enum lpq_status acc_run(struct lpq_suite_ctx *ctx, struct lpq_err *err) {
     r.ctx = ctx;
     r.n_predict_num = o->quick ? 48 : 256;
     r.n_predict_tool = o->quick ? 96 : 192;
-    r.limit = o->limit > 0 ? o->limit : (o->quick ? 20 : 0);
+    /* Full benchmarks take hours on a CPU (MMLU alone is 14,042 five-shot questions), so an
+     * unset limit means a seeded sample: 20 per benchmark in quick mode, 200 otherwise;
+     * limit < 0 runs everything. The limit used is recorded with each benchmark. */
+    r.limit = o->limit > 0 ? o->limit : o->limit < 0 ? 0 : (o->quick ? 20 : 200);
     enum lpq_status st;
     struct lpq_acc_set *sets[1 + 16];
     size_t n_sets = 0;

@@ -370,11 +370,75 @@ static enum lpq_status run_threads(struct lpq_suite_ctx *ctx, struct lpq_rt_mode
             lpq_err_set(err, st, "speed: %s", lpq_results_errmsg(ctx->res));
             goto done;
         }
-        if (ctx->opts->progress) fprintf(stderr, "\rspeed: %s done            ", id);
+        if (ctx->progress) ctx->progress(ctx->progress_user, "speed", (int64_t)k + 1, 3);
     }
 done:
     lpq_free(pe.tokens);
     lpq_free(pe.samples);
+    return st;
+}
+
+static json_t *pick(json_t *item, const char *a, const char *b) {
+    json_t *x = json_object_get(item, a);
+    x = b ? json_object_get(x, b) : x;
+    return x ? json_incref(x) : json_null();
+}
+
+/* The headline figures at the run's own thread count, plus the sweep's decode rates. */
+static enum lpq_status put_summary(struct lpq_suite_ctx *ctx, const struct speed_cfg *cfg, int32_t own,
+                                   struct lpq_err *err) {
+    char id[64];
+    json_t *sum = json_object();
+    json_object_set_new(sum, "threads", json_integer(own));
+    json_object_set_new(sum, "n_prompt", json_integer(cfg->n_pp));
+    json_object_set_new(sum, "n_gen", json_integer(cfg->n_tg));
+    json_object_set_new(sum, "reps", json_integer(cfg->reps));
+    snprintf(id, sizeof(id), "pp%lld/t%d", (long long)cfg->n_pp, own);
+    json_t *pp = lpq_results_item(ctx->res, "speed", id);
+    snprintf(id, sizeof(id), "tg%lld/t%d", (long long)cfg->n_tg, own);
+    json_t *tg = lpq_results_item(ctx->res, "speed", id);
+    snprintf(id, sizeof(id), "pg%lld+%lld/t%d", (long long)cfg->n_pg_prompt, (long long)cfg->n_pg_gen, own);
+    json_t *pg = lpq_results_item(ctx->res, "speed", id);
+    json_t *load = lpq_results_item(ctx->res, "speed", "load");
+    json_t *roof = lpq_results_item(ctx->res, "speed", "roofline");
+    json_object_set_new(sum, "prefill_tok_per_s", pick(pp, "tok_per_s", NULL));
+    json_object_set_new(sum, "decode_tok_per_s", pick(tg, "tok_per_s", NULL));
+    json_object_set_new(sum, "ttft_ms", pick(pg, "ttft_ms", NULL));
+    json_object_set_new(sum, "tpot_ms", pick(pg, "tpot_ms", NULL));
+    json_object_set_new(sum, "itl_ms", pick(pg, "itl_ms", NULL));
+    json_object_set_new(sum, "load_cold_ms", pick(load, "cold_ms", NULL));
+    json_object_set_new(sum, "load_warm_ms", pick(load, "warm_ms", NULL));
+    json_object_set_new(sum, "runtime_memory", pick(load, "runtime_memory", NULL));
+    /* Peak RSS of the process over the measured phases (the largest of the three). */
+    json_int_t peak = 0;
+    json_t *items[3] = { pp, tg, pg };
+    for (int i = 0; i < 3; i++) {
+        json_t *v = json_object_get(items[i], "peak_rss_bytes");
+        if (json_is_integer(v) && json_integer_value(v) > peak) peak = json_integer_value(v);
+    }
+    json_object_set_new(sum, "peak_rss_bytes", peak > 0 ? json_integer(peak) : json_null());
+    double tg_mean = json_number_value(json_object_get(json_object_get(tg, "tok_per_s"), "mean"));
+    double roof_tps = json_number_value(json_object_get(roof, "decode_roofline_tok_per_s"));
+    json_t *r = json_object();
+    json_object_set_new(r, "read_bandwidth_bytes_per_s", pick(roof, "read_bandwidth_bytes_per_s", NULL));
+    json_object_set_new(r, "weight_bytes_per_token", pick(roof, "weight_bytes_per_token", NULL));
+    json_object_set_new(r, "decode_roofline_tok_per_s", pick(roof, "decode_roofline_tok_per_s", NULL));
+    json_object_set_new(r, "decode_fraction_of_roofline",
+                        roof_tps > 0 && tg_mean > 0 ? json_real(tg_mean / roof_tps) : json_null());
+    json_object_set_new(sum, "roofline", r);
+    json_t *sweep = json_object();
+    const char *key;
+    json_t *item;
+    json_object_foreach(json_object_get(lpq_results_suite(ctx->res, "speed"), "items"), key, item) {
+        if (strncmp(key, "tg", 2) != 0) continue;
+        json_t *t = json_object_get(item, "threads");
+        char tk[32];
+        snprintf(tk, sizeof(tk), "%lld", (long long)json_integer_value(t));
+        json_object_set_new(sweep, tk, pick(item, "tok_per_s", "mean"));
+    }
+    json_object_set_new(sum, "decode_tok_per_s_by_threads", sweep);
+    enum lpq_status st = lpq_results_put_summary(ctx->res, "speed", sum);
+    if (st != LPQ_STATUS_OK) lpq_err_set(err, st, "speed: %s", lpq_results_errmsg(ctx->res));
     return st;
 }
 
@@ -396,6 +460,7 @@ static enum lpq_status speed_run(struct lpq_suite_ctx *ctx, struct lpq_err *err)
     if (st != LPQ_STATUS_OK) return st;
 
     int32_t own = ctx->rt_params ? ctx->rt_params->n_threads : 0;
+    if (own <= 0) own = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);   /* the runtime's default */
     st = run_threads(ctx, ctx->model, own, &cfg, perf, err);
 
     for (int32_t i = 0; st == LPQ_STATUS_OK && i < o->n_thread_sweep; i++) {
@@ -428,7 +493,7 @@ static enum lpq_status speed_run(struct lpq_suite_ctx *ctx, struct lpq_err *err)
     if (st == LPQ_STATUS_OK && !lpq_results_item(ctx->res, "speed", "roofline")) {
         double bw = 0;
         uint64_t bpt = weight_bytes_per_token(ctx->model_path);
-        int32_t threads = own > 0 ? own : (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+        int32_t threads = own;
         if (lpq_membw_read(o->quick ? (256ull << 20) : (1ull << 30), threads, 3, &bw, err) == LPQ_STATUS_OK && bpt) {
             json_t *r = json_object();
             json_object_set_new(r, "read_bandwidth_bytes_per_s", json_real(bw));
@@ -438,7 +503,7 @@ static enum lpq_status speed_run(struct lpq_suite_ctx *ctx, struct lpq_err *err)
             st = lpq_results_put_item(ctx->res, "speed", "roofline", r);
         }
     }
-    if (ctx->opts->progress) fprintf(stderr, "\n");
+    if (st == LPQ_STATUS_OK) st = put_summary(ctx, &cfg, own, err);
     lpq_perf_free(perf);
     return st;
 }

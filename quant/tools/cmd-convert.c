@@ -49,7 +49,7 @@ static int link_or_copy(const char *src, const char *dst) {
     snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
     if (in < 0) goto done;
     out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    buf = malloc(1 << 20);
+    buf = lpq_malloc(1 << 20);
     if (out < 0 || !buf) goto done;
     ssize_t n;
     while ((n = read(in, buf, 1 << 20)) > 0) {
@@ -67,7 +67,7 @@ done:
     if (in >= 0) close(in);
     if (out >= 0) close(out);
     if (rc) unlink(tmp);
-    free(buf);
+    lpq_free(buf);
     return rc;
 }
 
@@ -224,7 +224,8 @@ int lpq_cmd_convert(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    types_buf = strdup(types_arg);
+    types_buf = lpq_strdup(types_arg);
+    if (!types_buf) goto done;
     for (char *save = NULL, *tok = strtok_r(types_buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         const struct lpq_ftype *ft = lpq_ftype_find(tok);
         if (!ft) {
@@ -320,7 +321,7 @@ int lpq_cmd_convert(int argc, char **argv) {
     rc = 0;
 done:
     json_decref(arch);
-    free(types_buf);
+    lpq_free(types_buf);
     lpq_imatrix_free(im);
     lpq_gguf_close(g);
     return rc;

@@ -79,6 +79,7 @@ int lpq_cmd_quantize(int argc, char **argv) {
                 goto done;
             }
             ov_re[n_ov] = lpq_strndup(v, (size_t)(eq - v));
+            if (!ov_re[n_ov]) goto done;
             ov[n_ov].regex = ov_re[n_ov];
             ov[n_ov].type = t;
             n_ov++;

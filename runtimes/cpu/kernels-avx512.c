@@ -1,7 +1,8 @@
 /*
- * kernels-avx512.c — AVX-512 (F/BW/VL + VNNI) kernels: two 32-weight blocks or two 32-weight
- * sub-blocks per 512-bit register, vpdpbusd (u8 x s8 -> s32) for the integer dots, 16-wide
- * FMA for float weights. Types without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K, Q5_K, Q6_K,
+ * kernels-avx512.c — AVX-512 (F/BW/VL + VNNI) kernels: vpdpbusd (u8 x s8 -> s32) for the
+ * integer dots (Q4_0/Q5_0/Q8_0/IQ4_NL: a pair kernel for vec_dot and a table-driven four-
+ * blocks-per-register gemm; Q4_K), 16-wide FMA with 4x4 register tiles for float weights.
+ * Types without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K, Q5_K, Q6_K,
  * IQ4_XS) use the AVX2 one through lpq_cpu_ops_get: for Q5_K and Q6_K a 512-bit version was
  * measured no faster than AVX2 on Zen 5 and was removed.
  * Compiled with a target pragma so a portable build keeps them; dispatch is at run time.
@@ -178,7 +179,7 @@ static void gemm_bf16(int64_t n, int64_t nr, int64_t nc, float *s, int64_t ss, c
     fgemm(n, nr, nc, s, ss, w, ws, a, as, 2);
 }
 
-/* ---- 32-weight blocks against Q8_0, two blocks per register ------------------------------ */
+/* ---- 32-weight blocks against Q8_0: vec_dot, two blocks per register --------------------- */
 
 /* Signed weights of blocks i, i+1 as 64 bytes. */
 INLINE __m512i w2_q4_0(const struct lpq__blk_q4_0 *b) {
@@ -427,6 +428,9 @@ INLINE void u4_q8_0(const struct lpq__blk_q8_0 *b, __m512i *lo, __m512i *hi) {
         struct fam_prep P;                                                                     \
         const uint8_t *wb = w, *ab = a;                                                        \
         int64_t nb = n / LPQ__QK;                                                              \
+        if (nb == 0) /* empty rows: the chunk loop below would not write s */                 \
+            for (int64_t c = 0; c < nc; c++)                                                   \
+                for (int64_t r = 0; r < nr; r++) s[c * s_stride + r] = 0.0f;                   \
         for (int64_t c0 = 0; c0 < nc; c0 += FAM_COLS) {                                        \
             int64_t cn = nc - c0 < FAM_COLS ? nc - c0 : FAM_COLS;                              \
             for (int64_t k0 = 0; k0 < nb; k0 += FAM_KCHUNK) {                                  \

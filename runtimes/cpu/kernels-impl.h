@@ -1,7 +1,7 @@
 /*
  * kernels-impl.h — internals shared by the kernel files (cpu-features.c, kernels-*.c) and their
  * test: the block layouts the kernels read, scalar half/bfloat conversions, and the per-ISA
- * ops tables. Only runtimes/cpu/kernels-*.c and tests/runtimes/test_kernels.c include it.
+ * ops tables. Only those files and tests/runtimes/test_kernels.c include it.
  */
 #ifndef LPQ_CPU_KERNELS_IMPL_H
 #define LPQ_CPU_KERNELS_IMPL_H

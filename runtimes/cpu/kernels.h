@@ -40,15 +40,18 @@ const char *lpq_cpu_isa_name(enum lpq_cpu_isa isa);
 /* Per weight type: the activation format its dot product consumes and the kernels. */
 struct lpq_cpu_ops {
     uint32_t vec_dot_type;   /* activation type: LPQ_TYPE_Q8_0, Q8_1, Q8_K, F16, BF16 or F32 */
-    /* required. x (n floats) -> one activation row in vec_dot_type (lpq_type_row_size(
-     * vec_dot_type, n) bytes); n a multiple of that type's block size. */
+    /* required. x (n finite floats) -> one activation row in vec_dot_type (lpq_type_row_size(
+     * vec_dot_type, n) bytes); n a multiple of that type's block size. Bit-identical to
+     * lpq_type_traits(vec_dot_type)->from_float at every ISA. */
     void (*quantize_act)(const float *x, void *y, int64_t n);
     /* required. *s = dot(weight row w (n values of the weight type), activation row a).
      * n a multiple of the weight type's block size (and of the activation block size). */
     void (*vec_dot)(int64_t n, float *s, const void *w, const void *a);
     /* optional (NULL = use vec_dot). nr weight rows (row r at w + r*w_stride bytes) times nc
      * activation rows (row c at a + c*a_stride bytes) -> s[c*s_stride + r] (floats).
-     * Each weight row is loaded once per group of activation rows: the prefill path.
+     * Each weight row is loaded once per group of activation rows: the prefill path. Also
+     * the faster decode path (nc = 1) when nr >= 16: the Q8_0-family AVX-512 kernels prepare
+     * the activation row once per call for all nr rows. Uses up to 40 KiB of stack.
      * Results equal vec_dot's up to float summation order. */
     void (*gemm)(int64_t n, int64_t nr, int64_t nc, float *s, int64_t s_stride,
                  const void *w, size_t w_stride, const void *a, size_t a_stride);

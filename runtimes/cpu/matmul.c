@@ -115,7 +115,7 @@ static void tile_compute(struct lpq__cpu_mm_ctx *c, int ith, const struct lpq__c
 
     if (w->ops) {
         const uint8_t *ar = a.p + (size_t)c0 * a.stride;
-        if (w->ops->gemm && nc > 1) {
+        if (w->ops->gemm && (nc > 1 || nr >= 16)) {
             w->ops->gemm(n, nr, nc, s, nr, wr, w->row_size, ar, a.stride);
         } else {
             for (int64_t cc = 0; cc < nc; cc++)

@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
+#include <jansson.h>
+
 #include "quant/gguf.h"
 #include "quant/quantize.h"
 
@@ -180,12 +184,68 @@ static void test_real_shapes(void **state) {
     assert_int_equal(lpq_synth_shape_tensors("gpt-5", &a, &t, &n, NULL), LPQ_STATUS_NOT_FOUND);
 }
 
+/* The commands: synth through the CLI (same seed, same bytes), then convert fills a model
+ * folder with the baseline, the variants, their metadata.json and a manifest. */
+static void test_cli_synth_convert(void **state) {
+    (void)state;
+    const char *bin = tu_bin("lpq-quant");
+    struct stat sb;
+    assert_int_equal(stat(bin, &sb), 0);
+    char cmd[4096], *out = NULL;
+    char a[1024], b[1024], dir[1024], p[1200];
+    snprintf(a, sizeof(a), "%s", tu_tmp("cli-a.gguf"));
+    snprintf(b, sizeof(b), "%s", tu_tmp("cli-b.gguf"));
+    snprintf(dir, sizeof(dir), "%s/models/tiny", tu_tmpdir());
+    snprintf(cmd, sizeof(cmd), "%s synth --shape tiny --type F16 -o %s --seed 5 && %s synth --shape tiny --type F16 -o %s --seed 5 --threads 1",
+             bin, a, bin, b);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    free(out);
+    size_t na, nb;
+    char *da = tu_read_file(a, &na), *db = tu_read_file(b, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(da, db, na);
+    free(da); free(db);
+    snprintf(cmd, sizeof(cmd), "%s synth --shape nope --type F16 -o %s", bin, tu_tmp("no.gguf"));
+    assert_int_not_equal(tu_run(cmd, &out), 0);
+    free(out);
+
+    snprintf(cmd, sizeof(cmd), "%s convert %s --model-dir %s --types Q4_K_M,Q8_0 --threads 2", bin, a, dir);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    free(out);
+    const char *variants[] = { "F16", "Q4_K_M", "Q8_0" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/gguf/%s/model.gguf", dir, variants[i]);
+        assert_int_equal(stat(p, &sb), 0);
+        snprintf(p, sizeof(p), "%s/gguf/%s/metadata.json", dir, variants[i]);
+        json_error_t je;
+        json_t *m = json_load_file(p, 0, &je);
+        assert_non_null(m);
+        assert_string_equal(json_string_value(json_object_get(m, "type")), variants[i]);
+        const char *sha = json_string_value(json_object_get(json_object_get(m, "source"), "sha256"));
+        assert_non_null(sha);
+        assert_int_equal(strlen(sha), 64);
+        json_decref(m);
+    }
+    snprintf(p, sizeof(p), "%s/manifest.json", dir);
+    json_error_t je;
+    json_t *m = json_load_file(p, 0, &je);
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "baseline")), "F16");
+    assert_string_equal(json_string_value(json_object_get(m, "name")), "tiny");
+    json_t *arch = json_object_get(m, "architecture");
+    assert_string_equal(json_string_value(json_object_get(arch, "attention")), "GQA");
+    assert_int_equal(json_integer_value(json_object_get(arch, "gqa_ratio")), 2);
+    assert_int_equal(json_array_size(json_object_get(m, "variants")), 3);
+    json_decref(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_opens),
         cmocka_unit_test(test_tokenizer_valid),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_real_shapes),
+        cmocka_unit_test(test_cli_synth_convert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,51 @@ static void test_q2k_as_q8_fails(void **state) {
     free(z);
 }
 
+/* Folders: the current folder's gguf/Q8_0/ slot holds Q2_K's results; the others are honest. */
+static void test_folder_swap_fails(void **state) {
+    (void)state;
+    char cur[512], base[512];
+    snprintf(base, sizeof base, "%s", tu_tmp("fold-base"));
+    snprintf(cur, sizeof cur, "%s", tu_tmp("fold-cur"));
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(fx_write(base, &FX_HW_A, &FX_VARS[i], NULL, "2026-11-20T10:00:00Z"), 0);
+        struct fx_var v = FX_VARS[i == 1 ? 3 : i];
+        v.variant = FX_VARS[i].variant;      /* written into gguf/<the honest name>/ */
+        assert_int_equal(fx_write(cur, &FX_HW_A, &v, NULL, "2026-11-21T10:00:00Z"), 0);
+    }
+    const char *rules = write_text("rules-fold.json", RULES);
+    char *t = NULL;
+    assert_int_equal(gate(cur, base, rules, NULL, &t), LPQ_GATE_FAIL);
+    char *l = strstr(t, "Q8_0.cpu");
+    assert_non_null(l);
+    assert_non_null(strstr(t, "PPL 11.0000 vs 10.0500"));
+    /* Q8_0 fails ppl, kld and accuracy; F32 (the same on both sides) fails nothing */
+    int q8_fail = 0, f32_fail = 0;
+    for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+        q8_fail += !strncmp(line, "| Q8_0.cpu", 10) && strstr(line, "| FAIL");
+        f32_fail += !strncmp(line, "| F32.cpu", 9) && strstr(line, "| FAIL");
+    }
+    assert_int_equal(q8_fail, 3);
+    assert_int_equal(f32_fail, 0);
+    free(t);
+    /* and a file in gguf/Q8_0/ that says Q2_K inside is reported as Q8_0, with a warning */
+    char p[700];
+    snprintf(p, sizeof p, "%s/gguf/Q8_0/evaluation.json", cur);
+    json_t *j = fx_eval(&FX_HW_A, &FX_VARS[3], "2026-11-21T10:00:00Z");
+    assert_int_equal(json_dump_file(j, p, 0), 0);
+    json_decref(j);
+    struct lpq_grid *g = NULL;
+    struct lpq_err err;
+    lpq_err_clear(&err);
+    assert_int_equal(lpq_grid_load(cur, &g, &err), LPQ_STATUS_OK);
+    bool warned = false;
+    for (size_t i = 0; i < lpq_grid_n_warnings(g); i++)
+        warned |= strstr(lpq_grid_warning(g, i), "says variant Q2_K but sits in gguf/Q8_0/") != NULL;
+    assert_true(warned);
+    lpq_grid_free(g);
+    assert_int_equal(gate(cur, base, rules, NULL, NULL), LPQ_GATE_FAIL);
+}
+
 static void test_cannot_evaluate(void **state) {
     (void)state;
     const char *base = write_eval("b3.json", &FX_VARS[1], "2026-11-20T10:00:00Z");
@@ -246,6 +291,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noise_passes),
         cmocka_unit_test(test_q2k_as_q8_fails),
+        cmocka_unit_test(test_folder_swap_fails),
         cmocka_unit_test(test_cannot_evaluate),
         cmocka_unit_test(test_cli_exit_codes),
     };

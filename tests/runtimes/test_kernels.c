@@ -315,6 +315,19 @@ static void test_gemm_matches_vec_dot(void **state) {
         fixture_free(&fx);
     }
     if (isa_top() > 0) assert_true(tested > 0);
+
+    /* n = 0: every output is written, as 0 */
+    for (int isa = 0; isa <= isa_top(); isa++)
+        for (size_t t = 0; t < LPQ_ARRAY_SIZE(k_types); t++) {
+            const struct lpq_cpu_ops *ops = lpq_cpu_ops_get(k_types[t], (enum lpq_cpu_isa)isa);
+            float s[6] = {1, 1, 1, 1, 1, 1}, v = 1.0f;
+            uint8_t dummy[64] = {0};
+            ops->vec_dot(0, &v, dummy, dummy);
+            assert_true(v == 0.0f);
+            if (!ops->gemm) continue;
+            ops->gemm(0, 2, 3, s, 2, dummy, 0, dummy, 0);
+            for (int k = 0; k < 6; k++) assert_true(s[k] == 0.0f);
+        }
 }
 
 /* ---- float helpers, converters, dispatch, features --------------------------------------- */
@@ -415,7 +428,12 @@ static void test_features_match_cpuinfo(void **state) {
     assert_int_equal(ft.avx512vnni, cpuinfo_has(flags, "avx512_vnni"));
     assert_int_equal(ft.avx512bf16, cpuinfo_has(flags, "avx512_bf16"));
 
-    /* LPQ_CPU_ISA forces a lower ISA, never a higher one */
+    /* LPQ_CPU_ISA forces a lower ISA, never a higher one (the caller's setting is restored,
+     * so running this binary under LPQ_CPU_ISA=avx2 still limits the other tests) */
+    const char *env = getenv("LPQ_CPU_ISA");
+    char saved[32] = "";
+    if (env) snprintf(saved, sizeof saved, "%s", env);
+    unsetenv("LPQ_CPU_ISA");
     enum lpq_cpu_isa best = lpq_cpu_isa_best(&ft);
     setenv("LPQ_CPU_ISA", "scalar", 1);
     assert_int_equal(lpq_cpu_isa_best(&ft), LPQ_CPU_ISA_SCALAR);
@@ -427,6 +445,7 @@ static void test_features_match_cpuinfo(void **state) {
     assert_int_equal(lpq_cpu_isa_best(&ft), best);
     if (ft.avx512f && ft.avx512bw && ft.avx512vl && ft.avx512vnni) assert_int_equal(best, LPQ_CPU_ISA_AVX512);
     else if (ft.avx2 && ft.fma && ft.f16c) assert_int_equal(best, LPQ_CPU_ISA_AVX2);
+    if (env) setenv("LPQ_CPU_ISA", saved, 1);
 }
 
 int main(void) {

@@ -79,6 +79,22 @@ static void test_lpq140_validates(void **state) {
     assert_int_equal(types[LPQ_ACC_MC], 95);
     /* right answers are spread over the positions: a scorer that favours one cannot look good */
     for (int p = 0; p < 16; p++) assert_true(positions[p] <= 95 * 4 / 10);
+    /* nor does length give the answer away (raw log-likelihood favours short choices,
+     * per-character normalisation long ones): the right choice is rarely the unique longest */
+    for (int c = 0; c < 6; c++) {
+        int n = 0, longest = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            const struct lpq_acc_item *it = &s->items[i];
+            if (it->type != LPQ_ACC_MC || strcmp(it->category, lpq_acc_categories[c].name)) continue;
+            size_t la = strlen(it->choices[it->answer]);
+            bool uniq = true;
+            for (int k = 0; k < it->n_choices; k++)
+                if (k != it->answer && strlen(it->choices[k]) >= la) uniq = false;
+            n++;
+            longest += uniq;
+        }
+        assert_true(longest * 10 <= n * 3);
+    }
     /* ids are stable: spot-check a few known ones */
     assert_string_equal(s->items[0].id, "know-001");
     assert_string_equal(s->items[139].id, "tool-020");

@@ -33,6 +33,7 @@ struct mock_model {
     int64_t gen_k;                   /* position in the scripted reply */
 };
 static const char *g_reply = "";     /* what the mock "answers" when generating */
+static bool g_no_bos;                /* a vocabulary without BOS (Qwen-style) */
 
 static enum lpq_status m_probe(struct lpq_err *err) { (void)err; return LPQ_STATUS_OK; }
 static void m_caps(struct lpq_rt_caps *c) { memset(c, 0, sizeof(*c)); c->batching = true; c->kv_trim = true; }
@@ -51,6 +52,7 @@ static int64_t m_n_ctx(const struct lpq_rt_model *m) { (void)m; return 4096; }
 static enum lpq_status m_tokenize(struct lpq_rt_model *m, const char *text, size_t len, bool add_special,
                                   bool parse_special, int32_t *ids, size_t cap, size_t *n_out) {
     (void)m; (void)parse_special;
+    add_special = add_special && !g_no_bos;
     size_t n = len + (add_special ? 1 : 0), o = 0;
     *n_out = n;
     if (n > cap) return LPQ_STATUS_RANGE;
@@ -66,7 +68,7 @@ static size_t m_piece(struct lpq_rt_model *m, int32_t id, char *buf, size_t cap,
 }
 static int32_t m_bos(const struct lpq_rt_model *m) { (void)m; return TOK_BOS; }
 static bool m_eog(const struct lpq_rt_model *m, int32_t id) { (void)m; return id == TOK_EOG; }
-static bool m_add_bos(const struct lpq_rt_model *m) { (void)m; return true; }
+static bool m_add_bos(const struct lpq_rt_model *m) { (void)m; return !g_no_bos; }
 static enum lpq_status m_eval(struct lpq_rt_model *mm, const int32_t *tokens, int64_t n, const bool *want,
                               float *logits) {
     struct mock_model *m = (struct mock_model *)mm;
@@ -154,6 +156,18 @@ static void test_prefix_evaluated_once(void **state) {
     /* a choice with no tokens of its own is refused, not scored */
     const char *c3[2] = { "", " a" };
     assert_int_equal(lpq_acc_mc_loglik(m, ctxs, c3, 2, false, ll, &es, NULL), LPQ_STATUS_BAD_ARG);
+    /* without BOS, Winogrande-style contexts can differ at their first token: nothing is
+     * shared, each sequence is evaluated whole (all but its last token) */
+    g_no_bos = true;
+    g_reply = "";
+    const char *wctx[2] = { "Xa", "Ya" }, *wcont[2] = { " b", " b" };
+    mm->n_tokens = 0;
+    assert_int_equal(lpq_acc_mc_loglik(m, wctx, wcont, 2, false, ll, &es, NULL), LPQ_STATUS_OK);
+    assert_int_equal(es.n_prefix, 0);
+    assert_int_equal(mm->n_tokens, 3 + 3);
+    assert_float_equal(ll[0].ll, 2 * lp, 1e-6);
+    assert_float_equal(ll[1].ll, 2 * lp, 1e-6);
+    g_no_bos = false;
     lpq_rt_model_free(m);
 }
 
