@@ -443,7 +443,12 @@ static void read_suites(struct lpq__entry *e, json_t *suites) {
             ss->reason = dup_or_null(jstr(s, "reason"));
         }
         json_t *sum = json_object_get(s, "summary");
-        if (!strcmp(keys[i], "speed")) read_speed(e, s);      /* items are usable before the suite ends */
+        if (!strcmp(keys[i], "speed")) {
+            /* the summary names the thread count the run resolved ("all cores" → 16) */
+            json_t *t = json_object_get(sum, "threads");
+            if (json_is_integer(t) && json_integer_value(t) > 0) e->threads = (int)json_integer_value(t);
+            read_speed(e, s);                               /* items are usable before the suite ends */
+        }
         if (!sum) continue;
         if (!strcmp(keys[i], "ppl")) read_ppl(e, sum);
         else if (!strcmp(keys[i], "kld")) read_kld(e, sum);

@@ -278,7 +278,7 @@ static void rec_fastest(const struct lpq_grid *g, size_t b, size_t end, double b
             (e->tg_tps.v == pick->tg_tps.v && strcmp(e->variant, pick->variant) < 0))
             pick = e;
     }
-    lpq__table_cell(t, "Fastest decode within %s (%.1f MiB)", label, budget / MIB);
+    lpq__table_cell(t, "Fastest decode within %s (%.2f MiB)", label, budget / MIB);
     if (!pick) {
         lpq__table_cell(t, DASH);
         lpq__table_cell(t, "no variant with decode speed and peak memory measured fits%s",
@@ -345,7 +345,9 @@ static void recommendations(const struct lpq_grid *g, size_t b, size_t end, cons
     const struct lpq__hw *h = lpq__grid_hw(g, g->e[b].hw_id);
     if (h && lpq__ok(h->memory_bytes)) rec_fastest(g, b, end, h->memory_bytes, "this machine's memory", t);
     const struct lpq__entry *base = lpq__grid_base_of(g, &g->e[b]);
-    if (base && lpq__ok(lpq__entry_mem(base))) rec_fastest(g, b, end, lpq__entry_mem(base) / 2, "half the baseline's memory", t);
+    /* the question a quantized variant answers: what runs fastest in less than the baseline needs */
+    if (base && lpq__ok(lpq__entry_mem(base)))
+        rec_fastest(g, b, end, lpq__entry_mem(base) * (1 - 1e-9), "less than the baseline's memory", t);
     if (p && p->memory_budget_mib > 0) rec_fastest(g, b, end, p->memory_budget_mib * MIB, "the given budget", t);
     rec_per_gb(g, b, end, t);
     lpq__table_print(t, f);

@@ -31,11 +31,6 @@ struct acc_run {
     int64_t done, total;        /* progress, items */
 };
 
-static bool env_true(const char *name) {
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "no");
-}
-
 static bool file_exists(const char *p) {
     struct stat sb;
     return p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -366,7 +361,7 @@ static enum lpq_status acc_run(struct lpq_suite_ctx *ctx, struct lpq_err *err) {
     size_t n_sets = 0;
     char *ipath = NULL;
     json_t *skipped = json_object(), *summary = NULL;
-    if ((st = lpq_chat_select(ctx->model_path, getenv("LPQ_CHAT_TEMPLATE"), env_true("LPQ_NO_CHAT"), &r.chat, err)))
+    if ((st = lpq_chat_select(ctx->model_path, o->chat_template, o->no_chat, &r.chat, err)))
         goto done;
     if (!strcmp(r.chat.source, "fallback")) lpq_log(LPQ_LOG_WARN, "accuracy: %s", r.chat.note);
     if (!(ipath = items_path(o))) {
@@ -376,11 +371,10 @@ static enum lpq_status acc_run(struct lpq_suite_ctx *ctx, struct lpq_err *err) {
     }
     if ((st = lpq_acc_set_load(ipath, &sets[0], err))) goto done;
     n_sets = 1;
-    const char *blist = getenv("LPQ_BENCHMARKS");
+    const char *blist = o->benchmarks;
     if (blist && (!*blist || !strcmp(blist, "none"))) blist = "";
-    struct lpq_bench_opts bo = { .limit = r.limit, .seed = o->seed, .mmlu_shots = 5 };
-    const char *shots = getenv("LPQ_MMLU_SHOTS");
-    if (shots && *shots) bo.mmlu_shots = atoi(shots);
+    struct lpq_bench_opts bo = { .limit = r.limit, .seed = o->seed,
+                                 .mmlu_shots = o->mmlu_shots > 0 ? o->mmlu_shots : 5 };
     for (size_t b = 0; lpq_bench_builtin[b].name && n_sets < LPQ_ARRAY_SIZE(sets); b++) {
         const struct lpq_bench_desc *bd = &lpq_bench_builtin[b];
         if (!bench_wanted(blist, bd->name)) continue;

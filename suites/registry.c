@@ -11,6 +11,7 @@ const struct lpq_suite *const lpq_suite_builtin[] = {
     &lpq_suite_ppl,
     &lpq_suite_kld,
     &lpq_suite_speed,
+    &lpq_suite_accuracy,
     NULL,
 };
 

@@ -29,7 +29,12 @@ struct lpq_suite_opts {
     const int32_t *thread_sweep;    /* speed: thread counts to sweep (NULL = just n_threads) */
     int32_t n_thread_sweep;
     int32_t reps;                   /* speed: measured repetitions (after one warm-up) */
-    int64_t limit;                  /* accuracy: items per benchmark, 0 = all */
+    int64_t limit;                  /* accuracy: items per benchmark; 0 = default seeded sample
+                                     * (quick 20, else 200), < 0 = all */
+    const char *chat_template;      /* accuracy: force a built-in template by name (NULL = detect) */
+    bool no_chat;                   /* accuracy: base model, no chat template */
+    const char *benchmarks;         /* accuracy: "none", a comma list, NULL = every one found */
+    int32_t mmlu_shots;             /* accuracy: MMLU few-shot examples (0..5; default 5) */
     uint64_t seed;                  /* sampling of items, generation */
     const char *kld_base;           /* kld: top-K base file to read (or write with kld_write) */
     bool kld_write;                 /* kld: write kld_base from the baseline instead of comparing */

@@ -28,6 +28,15 @@ static void usage(FILE *f) {
             "  --top-k K           K of the base file (default 32)\n"
             "  --reps N            speed: measured repetitions (default 5)\n"
             "  --seed S            seed for sampling and generation (default 42)\n"
+            "  --chat-template T   accuracy: force a template (chatml, llama3, llama2, gemma, phi3,\n"
+            "                      mistral); default: detected from tokenizer.chat_template\n"
+            "  --no-chat           accuracy: base model, prompts without a chat template\n"
+            "  --benchmarks LIST   accuracy: standard benchmarks from --data-dir (mmlu, arc_easy,\n"
+            "                      arc_challenge, hellaswag, winogrande, truthfulqa_mc1,\n"
+            "                      truthfulqa_mc2, gsm8k), 'none'; default: every one found\n"
+            "  --limit N|all       accuracy: items per benchmark (seeded sample; default 200,\n"
+            "                      quick 20)\n"
+            "  --mmlu-shots K      accuracy: MMLU few-shot examples from dev (default 5)\n"
             "  --fresh             recompute everything (default: resume stored items)\n"
             "  --no-progress       no progress bar even on a terminal\n");
 }
@@ -39,9 +48,6 @@ static bool parse_i64(const char *s, long long lo, long long hi, long long *out)
     *out = v;
     return true;
 }
-
-/* Declared here until harness/tools/cmds.h lists it (that file belongs to the dispatcher). */
-int lpq_cmd_eval(int argc, char **argv);
 
 int lpq_cmd_eval(int argc, char **argv) {
     struct lpq_run_params p = lpq_run_params_default();
@@ -74,6 +80,16 @@ int lpq_cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--top-k")) { NUM(1, 4096); p.opts.kld_top_k = (int32_t)n; }
         else if (!strcmp(a, "--reps")) { NUM(1, 1000); p.opts.reps = (int32_t)n; }
         else if (!strcmp(a, "--seed")) { NUM(0, (long long)1 << 62); p.opts.seed = (uint64_t)n; p.rt.seed = (uint64_t)n; }
+        else if (!strcmp(a, "--chat-template")) { NEED_ARG(); p.opts.chat_template = v; }
+        else if (!strcmp(a, "--no-chat")) p.opts.no_chat = true;
+        else if (!strcmp(a, "--benchmarks")) { NEED_ARG(); p.opts.benchmarks = v; }
+        else if (!strcmp(a, "--mmlu-shots")) { NUM(0, 5); p.opts.mmlu_shots = (int32_t)n; }
+        else if (!strcmp(a, "--limit")) {
+            NEED_ARG();
+            if (!strcmp(v, "all")) p.opts.limit = -1;
+            else if (parse_i64(v, 1, (long long)1 << 40, &n)) p.opts.limit = n;
+            else { fprintf(stderr, "lpq-eval: --limit: '%s' is not a positive number or 'all'\n", v); return 2; }
+        }
         else if (!strcmp(a, "--fresh")) p.fresh = true;
         else if (!strcmp(a, "--no-progress")) no_progress = true;
         else {

@@ -29,6 +29,27 @@ struct type_total {
     uint64_t bytes;
 };
 
+struct totals {
+    int64_t n_params;
+    uint64_t n_bytes;
+    struct type_total by_type[LPQ_TYPE_COUNT];
+};
+
+static void count_totals(const struct lpq_gguf *g, struct totals *t) {
+    memset(t, 0, sizeof(*t));
+    for (int64_t i = 0; i < lpq_gguf_n_tensors(g); i++) {
+        const struct lpq_gguf_tensor *tn = lpq_gguf_tensor(g, i);
+        int64_t ne = lpq_gguf_tensor_nelements(tn);
+        t->n_params += ne;
+        t->n_bytes += tn->size;
+        if (tn->type < LPQ_TYPE_COUNT) {
+            t->by_type[tn->type].n_tensors++;
+            t->by_type[tn->type].n_params += ne;
+            t->by_type[tn->type].bytes += tn->size;
+        }
+    }
+}
+
 /* Formats scalar element `j` of kv `i` (j ignored for scalars) into buf. */
 static void fmt_scalar(const struct lpq_gguf *g, int64_t i, enum lpq_gguf_vtype t, const void *p,
                        uint64_t j, char *buf, size_t cap) {
@@ -149,10 +170,6 @@ static void print_text(const char *path, struct lpq_gguf *g, bool all) {
         printf("]\n");
     }
 
-    struct type_total totals[LPQ_TYPE_COUNT];
-    memset(totals, 0, sizeof(totals));
-    int64_t n_params = 0;
-    uint64_t n_bytes = 0;
     printf("\n== tensors ==\n");
     printf("  %5s  %-36s %-8s %-24s %14s %14s\n", "#", "name", "type", "shape", "bytes", "offset");
     for (int64_t i = 0; i < n_t; i++) {
@@ -164,15 +181,12 @@ static void print_text(const char *path, struct lpq_gguf *g, bool all) {
         if (t->n_dims == 0) snprintf(shape, sizeof(shape), "scalar");
         printf("  %5" PRId64 "  %-36s %-8s %-24s %14" PRIu64 " %14" PRIu64 "\n", i, t->name,
                lpq_type_name(t->type), shape, t->size, t->offset);
-        int64_t ne = lpq_gguf_tensor_nelements(t);
-        n_params += ne;
-        n_bytes += t->size;
-        if (t->type < LPQ_TYPE_COUNT) {
-            totals[t->type].n_tensors++;
-            totals[t->type].n_params += ne;
-            totals[t->type].bytes += t->size;
-        }
     }
+    struct totals tt;
+    count_totals(g, &tt);
+    const struct type_total *totals = tt.by_type;
+    int64_t n_params = tt.n_params;
+    uint64_t n_bytes = tt.n_bytes;
     printf("\n== totals ==\n");
     printf("  parameters:      %" PRId64 " (%.3f M)\n", n_params, (double)n_params / 1e6);
     printf("  tensor bytes:    %" PRIu64 " (%.3f MiB)\n", n_bytes, (double)n_bytes / (1024.0 * 1024.0));
@@ -222,10 +236,6 @@ static json_t *info_json(const char *path, struct lpq_gguf *g, bool all) {
     json_object_set_new(root, "metadata", meta);
 
     json_t *tensors = json_array();
-    struct type_total totals[LPQ_TYPE_COUNT];
-    memset(totals, 0, sizeof(totals));
-    int64_t n_params = 0;
-    uint64_t n_bytes = 0;
     for (int64_t i = 0; i < n_t; i++) {
         const struct lpq_gguf_tensor *t = lpq_gguf_tensor(g, i);
         json_t *jt = json_object();
@@ -237,16 +247,13 @@ static json_t *info_json(const char *path, struct lpq_gguf *g, bool all) {
         json_object_set_new(jt, "bytes", json_integer((json_int_t)t->size));
         json_object_set_new(jt, "offset", json_integer((json_int_t)t->offset));
         json_array_append_new(tensors, jt);
-        int64_t ne = lpq_gguf_tensor_nelements(t);
-        n_params += ne;
-        n_bytes += t->size;
-        if (t->type < LPQ_TYPE_COUNT) {
-            totals[t->type].n_tensors++;
-            totals[t->type].n_params += ne;
-            totals[t->type].bytes += t->size;
-        }
     }
     json_object_set_new(root, "tensors", tensors);
+    struct totals tt;
+    count_totals(g, &tt);
+    const struct type_total *totals = tt.by_type;
+    int64_t n_params = tt.n_params;
+    uint64_t n_bytes = tt.n_bytes;
     json_t *tot = json_object();
     json_object_set_new(tot, "parameters", json_integer(n_params));
     json_object_set_new(tot, "bytes", json_integer((json_int_t)n_bytes));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/quantize.h"
 #include "suites/acc-score.h"
 #include "suites/results.h"
 #include "suites/stats.h"
@@ -115,8 +116,6 @@ static void set_items_env(void) {
     const char *src = getenv("LPQ_SOURCE_DIR");
     snprintf(path, sizeof(path), "%s/suites/lpq-140.jsonl", src ? src : "..");
     setenv("LPQ_ACC_ITEMS", path, 1);
-    unsetenv("LPQ_CHAT_TEMPLATE");
-    unsetenv("LPQ_NO_CHAT");
 }
 
 /* The shared prompt is evaluated once per question; each choice evaluates only its tail. */
@@ -181,7 +180,6 @@ static double num(json_t *o, const char *a, const char *b) {
 static void test_suite_on_mock(void **state) {
     (void)state;
     set_items_env();
-    setenv("LPQ_BENCHMARKS", "none", 1);
     g_reply = "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lisbon\", \"unit\": \"celsius\"}}";
     struct lpq_rt_model *m = mock_load();
     struct mock_model *mm = (struct mock_model *)m;
@@ -189,6 +187,7 @@ static void test_suite_on_mock(void **state) {
     assert_int_equal(lpq_results_open(tu_tmp("acc-mock.json"), "mock", false, &res, NULL), LPQ_STATUS_OK);
     struct lpq_suite_opts o = lpq_suite_opts_default();
     o.quick = true;
+    o.benchmarks = "none";
     struct lpq_rt_params rp = lpq_rt_params_default();
     struct lpq_suite_ctx ctx = { .model = m, .model_path = NULL, .runtime = &mock_reg, .rt_params = &rp, .opts = &o,
                                  .res = res };
@@ -244,13 +243,13 @@ static void test_suite_on_mock(void **state) {
     assert_int_equal((int)lpq_results_n_items(res, "accuracy"), 140);
 
     /* a forced chat template re-scores the items rendered through it */
-    setenv("LPQ_CHAT_TEMPLATE", "chatml", 1);
+    o.chat_template = "chatml";
     assert_int_equal(lpq_suite_accuracy.run(&ctx, &err), LPQ_STATUS_OK);
     assert_true(mm->n_tokens > before);
     json_t *k1c = lpq_results_item(res, "accuracy", "lpq140/know-001");
     assert_string_equal(json_string_value(json_object_get(k1c, "template")), "chatml");
     assert_true(json_is_true(json_object_get(lpq_results_item(res, "accuracy", "lpq140/tool-001"), "correct")));
-    unsetenv("LPQ_CHAT_TEMPLATE");
+    o.chat_template = NULL;
     lpq_results_free(res);
     lpq_rt_model_free(m);
 }
@@ -259,7 +258,6 @@ static void test_benchmarks_on_mock(void **state) {
     (void)state;
     if (!tu_have_shared()) skip();
     set_items_env();
-    setenv("LPQ_BENCHMARKS", "all", 1);
     g_reply = " 18";
     struct lpq_rt_model *m = mock_load();
     struct lpq_results *res = NULL;
@@ -267,6 +265,7 @@ static void test_benchmarks_on_mock(void **state) {
     struct lpq_suite_opts o = lpq_suite_opts_default();
     o.quick = true;
     o.limit = 3;
+    o.benchmarks = "all";
     o.seed = 11;
     char data[4096];
     snprintf(data, sizeof(data), "%s", tu_shared("data"));
@@ -313,32 +312,33 @@ static void test_benchmarks_on_mock(void **state) {
     assert_non_null(strstr(why, "arc_easy.jsonl:1: not an llm-foundry multiple-choice record"));
     assert_int_equal((int)lpq_results_n_items(res, "accuracy"), 140);
     lpq_results_free(res);
-    unsetenv("LPQ_BENCHMARKS");
     lpq_rt_model_free(m);
 }
 
-/* stories260K on the CPU runtime: runs end to end; a story model scores near chance. */
-static void test_stories260k_cpu(void **state) {
-    (void)state;
+/* Runs the quick suite on a GGUF with the CPU runtime and prints the per-category table;
+ * returns the summary's overall MC accuracy (knowledge, reasoning, common sense,
+ * truthfulness). Skips when the CPU runtime cannot load the file. */
+static double run_cpu(const char *label, const char *path, const char *benchmarks, int64_t limit) {
     const struct lpq_rt_reg *cpu = NULL;
-    if (!tu_have_shared() || lpq_rt_find("cpu", &cpu, NULL) != LPQ_STATUS_OK) skip();
+    if (lpq_rt_find("cpu", &cpu, NULL) != LPQ_STATUS_OK) skip();
     set_items_env();
-    setenv("LPQ_BENCHMARKS", "arc_easy,hellaswag", 1);
     struct lpq_rt_params rp = lpq_rt_params_default();
     rp.n_threads = 1;
     struct lpq_rt_model *m = NULL;
-    const char *path = tu_shared("models/stories260K.gguf");
     struct lpq_err err;
     lpq_err_clear(&err);
     if (lpq_rt_model_load(cpu, path, &rp, &m, &err) != LPQ_STATUS_OK) {
-        fprintf(stderr, "cpu runtime cannot load stories260K yet: %s\n", err.msg);
+        fprintf(stderr, "cpu runtime cannot load %s: %s\n", path, err.msg);
         skip();
     }
     struct lpq_results *res = NULL;
-    assert_int_equal(lpq_results_open(tu_tmp("acc-stories.json"), "cpu/t1", false, &res, NULL), LPQ_STATUS_OK);
+    char rname[256];
+    snprintf(rname, sizeof(rname), "acc-%s.json", label);
+    assert_int_equal(lpq_results_open(tu_tmp(rname), "cpu/t1", false, &res, NULL), LPQ_STATUS_OK);
     struct lpq_suite_opts o = lpq_suite_opts_default();
     o.quick = true;
-    o.limit = 40;
+    o.limit = limit;
+    o.benchmarks = benchmarks;
     char data[4096];
     snprintf(data, sizeof(data), "%s", tu_shared("data"));
     o.data_dir = data;
@@ -350,7 +350,7 @@ static void test_stories260k_cpu(void **state) {
     json_t *cats = json_object_get(json_object_get(sum, "lpq140"), "categories");
     const char *key;
     json_t *jc;
-    printf("stories260K (cpu, quick, template none):\n");
+    printf("%s (cpu, quick, template none):\n", label);
     json_object_foreach(cats, key, jc) {
         json_t *a = json_object_get(jc, "accuracy");
         double k = num(jc, "accuracy", "k"), n = num(jc, "accuracy", "n");
@@ -375,7 +375,7 @@ static void test_stories260k_cpu(void **state) {
                num(jc, "acc_norm", "rate"), num(jc, "acc_norm_tokens", "rate"));
     }
     assert_int_equal((int)json_integer_value(json_object_get(all, "n")), 140);
-    /* a 260K-parameter story model knows no facts: mc accuracy stays near chance (0.25) */
+    assert_int_equal((int)lpq_results_n_items(res, "accuracy"), 140 + (int)json_object_size(b) * (int)limit);
     double mc_k = 0, mc_n = 0;
     const char *mc_cats[5] = { "knowledge", "reasoning", "common_sense", "truthfulness", NULL };
     for (int c = 0; mc_cats[c]; c++) {
@@ -383,11 +383,35 @@ static void test_stories260k_cpu(void **state) {
         mc_n += num(json_object_get(cats, mc_cats[c]), "accuracy", "n");
     }
     assert_int_equal((int)mc_n, 95);
-    assert_true(mc_k / mc_n < 0.6);
-    assert_true(mc_k / mc_n > 0.02);
     lpq_results_free(res);
-    unsetenv("LPQ_BENCHMARKS");
     lpq_rt_model_free(m);
+    return mc_k / mc_n;
+}
+
+/* stories260K: runs end to end; a 260K-parameter story model knows no facts, so its
+ * multiple-choice accuracy stays near chance (0.25). */
+static void test_stories260k_cpu(void **state) {
+    (void)state;
+    if (!tu_have_shared()) skip();
+    double mc = run_cpu("stories260K", tu_shared("models/stories260K.gguf"), "arc_easy,hellaswag", 40);
+    assert_true(mc < 0.6);
+    assert_true(mc > 0.02);
+}
+
+/* A synthetic model (lpq's "tiny" shape, random weights, Q8_0) runs end to end too. */
+static void test_synthetic_cpu(void **state) {
+    (void)state;
+    if (!tu_have_shared()) skip();
+    struct lpq_synth_params sp = lpq_synth_params_default();
+    sp.shape = "tiny";
+    sp.type = "Q8_0";
+    sp.n_threads = 1;
+    const char *path = tu_tmp("synth-tiny-q8_0.gguf");
+    struct lpq_err err;
+    lpq_err_clear(&err);
+    if (lpq_synth_write(path, &sp, &err)) fail_msg("%s", err.msg);
+    double mc = run_cpu("synthetic tiny Q8_0", path, "none", 0);
+    assert_true(mc < 0.6);
 }
 
 int main(void) {
@@ -396,6 +420,7 @@ int main(void) {
         cmocka_unit_test(test_suite_on_mock),
         cmocka_unit_test(test_benchmarks_on_mock),
         cmocka_unit_test(test_stories260k_cpu),
+        cmocka_unit_test(test_synthetic_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
