@@ -55,11 +55,13 @@ void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *
 
 void lpq__weights(const float *x, const float *imp, int n, float sigma2, float imp_eps, float *w) {
     if (imp) {
-        /* The output error of y = W·x is Σ_i Δw_i² E[x_i²]: the mean squared activation alone
-         * is the exact weight. (llama.cpp also multiplies by sqrt(σ² + x²); on stories260K that
-         * was worse for all five types tried: docs/QUANTIZER.md.) */
-        (void)sigma2;
-        for (int i = 0; i < n; i++) w[i] = (imp[i] > 0 ? imp[i] : 0.0f) + imp_eps;
+        /* Mean squared activation times the magnitude term llama.cpp uses. The activation
+         * alone (the exact output-error weight) was tried: better at 4 bits, clearly worse at
+         * 5 bits on stories260K (docs/QUANTIZER.md). */
+        for (int i = 0; i < n; i++) {
+            float im = imp[i] > 0 ? imp[i] : 0.0f;
+            w[i] = (im + imp_eps) * sqrtf(sigma2 + x[i] * x[i]);
+        }
     } else {
         /* σ² + x²/4: close to plain MSE (what matters with no activation statistics) but
          * leaning towards large weights; measured in docs/QUANTIZER.md against w = 1,

@@ -32,7 +32,7 @@ bool lpq_quant_type_encodable(uint32_t type);
 
 /* Per-element error weights for one row x[n] (what the search minimises):
  *   imp != NULL (per-column importance, e.g. mean squared activation):
- *         w_i = imp_i + ε,  ε = 1e-5 · mean(imp) over the row
+ *         w_i = (imp_i + ε) · sqrt(σ² + x_i²),  ε = 1e-5 · mean(imp) over the row
  *   imp == NULL:  w_i = σ² + x_i²/4      where σ² = mean of x² over the row. */
 void lpq_quant_row_weights(const float *x, int64_t n, const float *imp, float *w);
 

@@ -49,9 +49,10 @@ static const int32_t WIKI_IDS[128] = {
     476, 281, 260, 12592, 476, 25617, 13285, 637, 99, 10124, 476, 282, 260, 8552, 3086, 378,
 };
 /* llama-perplexity -c 128 --chunks 1 on the same file: 9.2994 (default F16 KV cache, flash
- * attention) and 9.2998 (-ctk f32 -ctv f32 -fa off); lpq measured 9.4154 (gcc release build) and
- * 9.3787 (clang ASan build), +1.2 % / +0.8 %, from the Q4_1 path (see docs/MODELS.md). The accepted band is llama.cpp's figure ± 3 %: a
- * broken kernel or attention lands far outside it (tens to tens of thousands). */
+ * attention) and 9.2998 (-ctk f32 -ctv f32 -fa off). lpq measured 9.4154 (gcc release, AVX-512
+ * or AVX2), 9.3840 (scalar) and 9.3787 (clang ASan build): +0.8 to +1.2 %, from the Q4_1 path
+ * (docs/MODELS.md). The accepted band is llama.cpp's figure ± 3 %: a broken kernel or attention
+ * lands far outside it (tens to tens of thousands). */
 #define WIKI_PPL_LLAMA 9.2998
 #define WIKI_PPL_TOL 0.03
 
