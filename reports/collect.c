@@ -4,6 +4,7 @@
  * (gguf/<V>/evaluation*.json) or below results/; each run inside a file carries its own
  * fingerprint, so runs from different machines never overwrite each other in the grid.
  */
+#include "quant/json-digest.h"
 #include "reports/reports-impl.h"
 
 #include <dirent.h>
@@ -511,28 +512,6 @@ static void scan(const char *dir, int depth, bool any_json, struct paths *ps) {
     closedir(d);
 }
 
-/* Integrity as results.c writes it: sha256 of the compact key-sorted dump without the field. */
-static bool integrity_ok(json_t *root, bool *present) {
-    const char *s = jstr(root, "integrity");
-    *present = s != NULL;
-    if (!s || strncmp(s, "sha256:", 7)) return false;
-    json_t *copy = json_copy(root);
-    if (!copy) return false;
-    json_object_del(copy, "integrity");
-    char *dump = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-    json_decref(copy);
-    if (!dump) return false;
-    struct lpq_sha256 h;
-    uint8_t d[32];
-    char hex[65];
-    lpq_sha256_init(&h);
-    lpq_sha256_update(&h, dump, strlen(dump));
-    lpq_sha256_final(&h, d);
-    free(dump);
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return !strcmp(hex, s + 7);
-}
-
 static struct lpq__entry *grid_push(struct lpq_grid *g) {
     if (g->n == g->cap) {
         size_t cap = g->cap ? 2 * g->cap : 16;
@@ -599,7 +578,7 @@ static enum lpq_status load_file(struct lpq_grid *g, const struct folder_facts *
         snprintf(first_schema_file, fcap, "%s", rel);
     }
     bool present;
-    if (!integrity_ok(root, &present)) {
+    if (!lpq_json_digest_ok(root, &present)) {
         if (present) {
             if (lone) st = lpq_err_set(err, LPQ_STATUS_BAD_FILE, "%s: integrity digest does not match its content (edited or damaged)", path);
             else lpq__grid_warn(g, "%s skipped: integrity digest does not match its content (edited or damaged)", rel);

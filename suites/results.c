@@ -19,9 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "quant/quantize.h"
+#include "quant/json-digest.h"
 
-#define DUMP_FLAGS_HASH (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
 #define DUMP_FLAGS_FILE (JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
 
 struct lpq_results {
@@ -39,26 +38,6 @@ static void utc_now(char *buf, size_t cap, bool compact) {
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, cap, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* hex sha256 of the compact dump of root minus "integrity"; false on allocation failure */
-static bool digest(json_t *root, char hex[65]) {
-    json_t *saved = json_object_get(root, "integrity");
-    if (saved) json_incref(saved);
-    json_object_del(root, "integrity");
-    char *s = json_dumps(root, DUMP_FLAGS_HASH);
-    if (saved) {
-        json_object_set_new(root, "integrity", saved);
-    }
-    if (!s) return false;
-    struct lpq_sha256 h;
-    uint8_t d[32];
-    lpq_sha256_init(&h);
-    lpq_sha256_update(&h, s, strlen(s));
-    lpq_sha256_final(&h, d);
-    free(s);
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return true;
 }
 
 static json_t *new_root(void) {
@@ -84,7 +63,7 @@ static const char *validate(json_t *root, char *why, size_t cap) {
     const char *s = json_string_value(integ);
     if (!s || strncmp(s, "sha256:", 7)) return "no integrity digest";
     char hex[65];
-    if (!digest(root, hex)) return "out of memory checking the digest";
+    if (!lpq_json_digest(root, hex)) return "out of memory checking the digest";
     if (strcmp(hex, s + 7)) return "integrity digest does not match the content (edited or damaged)";
     /* every run → suites → {items: object} */
     const char *k;
@@ -127,7 +106,7 @@ static enum lpq_status persist_ex(struct lpq_results *r, bool force) {
     utc_now(ts, sizeof ts, false);
     json_object_set_new(r->root, "updated", json_string(ts));
     json_object_set_new(r->root, "generator", json_sprintf("lpq %s (%s)", lpq_version(), lpq_commit()));
-    if (!digest(r->root, hex)) {
+    if (!lpq_json_digest(r->root, hex)) {
         snprintf(r->errmsg, sizeof r->errmsg, "%s: out of memory", r->path);
         return LPQ_STATUS_NO_MEMORY;
     }
