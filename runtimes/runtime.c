@@ -317,6 +317,11 @@ size_t lpq_rt_describe(const struct lpq_rt_model *m, char *buf, size_t cap) {
     return iface_of(m)->describe(m, buf, cap);
 }
 
+enum lpq_status lpq_rt_set_act_hook(struct lpq_rt_model *m, lpq_rt_act_hook hook, void *user) {
+    if (!iface_of(m)->set_act_hook) return unsupported(m, "activation hook");
+    return iface_of(m)->set_act_hook(m, hook, user);
+}
+
 /* ---- generic generate loop -------------------------------------------------------------- */
 
 /* Rolling tail of the generated text, long enough to see a stop string that spans pieces. */

@@ -118,6 +118,14 @@ struct lpq_rt_model_base {
     int64_t n_batch;                /* tokens per eval call used by the generic generate loop */
 };
 
+/* Sees the input of one matrix multiplication before it runs: x holds n_rows F32 rows of n_cols
+ * (row r at x + r*n_cols, one row per token), the input of the weight tensor `weight_name`
+ * (GGUF name, e.g. "blk.0.attn_q.weight"). Matmuls sharing one input (q/k/v, gate/up) call it
+ * once per weight with the same x. x and the name are valid only during the call. Used to
+ * collect importance matrices (quant/tools/cmd-imatrix.c). */
+typedef void (*lpq_rt_act_hook)(const char *weight_name, const float *x, int64_t n_cols,
+                                int64_t n_rows, void *user);
+
 /*
  * The adapter interface. Required members are checked once at registration; the public
  * wrappers below return LPQ_STATUS_UNSUPPORTED for a NULL optional member.
@@ -160,6 +168,9 @@ struct lpq_rt_i {
     void (*mem)(const struct lpq_rt_model *m, struct lpq_rt_mem *mem);
     /* optional: one line describing the model as loaded ("llama 5L d64 F32, 2 threads, AVX-512") */
     size_t (*describe)(const struct lpq_rt_model *m, char *buf, size_t cap);
+    /* optional: install (hook != NULL) or remove (NULL) the activation hook; see
+     * lpq_rt_set_act_hook. Appended after `describe`, so older adapters stay compatible. */
+    enum lpq_status (*set_act_hook)(struct lpq_rt_model *m, lpq_rt_act_hook hook, void *user);
 };
 
 struct lpq_rt_reg {
@@ -212,6 +223,10 @@ enum lpq_status lpq_rt_generate(struct lpq_rt_model *m, const int32_t *prompt, i
                                 struct lpq_rt_gen_result *res);
 enum lpq_status lpq_rt_mem(const struct lpq_rt_model *m, struct lpq_rt_mem *mem);
 size_t lpq_rt_describe(const struct lpq_rt_model *m, char *buf, size_t cap);
+/* Installs `hook` (NULL removes it), called from inside lpq_rt_eval for every matmul input
+ * (called from one thread at a time). Returns OK, or UNSUPPORTED when the adapter has no
+ * `set_act_hook` (message on the model). */
+enum lpq_status lpq_rt_set_act_hook(struct lpq_rt_model *m, lpq_rt_act_hook hook, void *user);
 
 /* Sampling over one logits row (runtimes/sampling.c); `history` = previous tokens, of which
  * the last repeat_last_n (< 0: all) get the repetition penalty. Order: penalty, then greedy

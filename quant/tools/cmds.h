@@ -9,5 +9,6 @@ int lpq_cmd_info(int argc, char **argv);
 int lpq_cmd_quantize(int argc, char **argv);
 int lpq_cmd_synth(int argc, char **argv);
 int lpq_cmd_convert(int argc, char **argv);
+int lpq_cmd_imatrix(int argc, char **argv);
 
 #endif

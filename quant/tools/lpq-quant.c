@@ -19,6 +19,7 @@ static const struct cmd cmds[] = {
     { "quantize", lpq_cmd_quantize, "quantize IN OUT TYPE [--imatrix F] [--pure] [--tensor-type RE=T]... [--dry-run]   quantize a GGUF file" },
     { "synth", lpq_cmd_synth, "synth --shape NAME --type T -o FILE [--seed S]   synthetic model with a real architecture's shapes" },
     { "convert", lpq_cmd_convert, "convert IN --model-dir DIR --types T1,T2,... [--imatrix F]   fill a model folder with variants" },
+    { "imatrix", lpq_cmd_imatrix, "imatrix --model IN --text CALIB -o OUT [--ctx 512] [--chunks N] [--threads T]   collect an importance matrix" },
 };
 
 static void usage(FILE *f) {

@@ -120,6 +120,8 @@ struct lpq__cpu_mm_ctx {
     int64_t deq_cap;
     float *tile;                  /* per thread: LPQ__MM_TILE_R x LPQ__MM_TILE_C gemm results */
     atomic_int_fast64_t next;     /* next tile to take */
+    lpq_rt_act_hook act_hook;     /* NULL = off; sees each group's input (lpq_rt_set_act_hook) */
+    void *act_user;
 #ifdef HAVE_OPENBLAS
     /* F32/F16/BF16 weights with >= blas_min_rows activation rows go through sgemm. Tuning
      * knobs read at load: LPQ_NO_BLAS=1 (kernels only), LPQ_BLAS_MIN=<rows> (default 32). */

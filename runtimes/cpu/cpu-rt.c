@@ -112,6 +112,12 @@ static size_t cpu_describe(const struct lpq_rt_model *mm, char *buf, size_t cap)
     return n > 0 ? (size_t)n : 0;
 }
 
+static enum lpq_status cpu_set_act_hook(struct lpq_rt_model *m, lpq_rt_act_hook hook, void *user) {
+    cm(m)->mm.act_hook = hook;
+    cm(m)->mm.act_user = user;
+    return LPQ_STATUS_OK;
+}
+
 static const struct lpq_rt_i iface = {
     .probe = cpu_probe,
     .caps = cpu_caps,
@@ -130,6 +136,7 @@ static const struct lpq_rt_i iface = {
     .generate = NULL,            /* the generic loop in runtime.c */
     .mem = cpu_mem,
     .describe = cpu_describe,
+    .set_act_hook = cpu_set_act_hook,
 };
 
 const struct lpq_rt_reg lpq_rt_cpu_reg = { LPQ_RT_API_VERSION, "cpu", 10, &iface };

@@ -104,6 +104,14 @@ static bool blas_wins(const struct lpq__cpu_mm_ctx *c, const struct lpq__cpu_ten
 }
 #endif
 
+/* One activation row: whether the row kernel (vec_dot) beats gemm with nc = 1. gemm wins for
+ * most types (AVX-512 Q4_0: 1.4-2x); the exception measured (bench/bench_kernels.c, thread CPU
+ * time, Zen 5) is AVX-512 Q8_0 with long rows, whose pair kernel streams ~34 GB/s against
+ * gemm's ~25 at n = 4864 (at n = 896 gemm is ahead, 31 against 28). */
+static bool gemv_by_rows(const struct lpq__cpu_mm_ctx *c, const struct lpq__cpu_tensor *w) {
+    return c->isa == LPQ_CPU_ISA_AVX512 && w->type == LPQ_TYPE_Q8_0 && w->ne0 >= 2048;
+}
+
 /* One tile: rows [r0, r0+nr) of mm times activation rows [c0, c0+nc). */
 static void tile_compute(struct lpq__cpu_mm_ctx *c, int ith, const struct lpq__cpu_mm *mm,
                          struct act_view a, const float *x, int64_t x_stride, int64_t r0,
@@ -115,7 +123,7 @@ static void tile_compute(struct lpq__cpu_mm_ctx *c, int ith, const struct lpq__c
 
     if (w->ops) {
         const uint8_t *ar = a.p + (size_t)c0 * a.stride;
-        if (w->ops->gemm && (nc > 1 || nr >= 16)) {
+        if (w->ops->gemm && (nc > 1 || (nr >= 16 && !gemv_by_rows(c, w)))) {
             w->ops->gemm(n, nr, nc, s, nr, wr, w->row_size, ar, a.stride);
         } else {
             for (int64_t cc = 0; cc < nc; cc++)
@@ -138,6 +146,18 @@ static void tile_compute(struct lpq__cpu_mm_ctx *c, int ith, const struct lpq__c
         }
     }
     tile_store(mm, s, nr, r0, nr, c0, nc);
+}
+
+/* Hands a group's input to the activation hook, once per weight; rows one at a time when
+ * they are not contiguous (x_stride > n_in, e.g. attn_output's input). */
+static void act_hook_call(const struct lpq__cpu_mm_ctx *c, const float *x, int64_t x_stride, int64_t T,
+                          const struct lpq__cpu_mm *mm, int n) {
+    for (int i = 0; i < n; i++) {
+        const int64_t n_in = mm[i].w->ne0;
+        if (x_stride == n_in) c->act_hook(mm[i].w->name, x, n_in, T, c->act_user);
+        else
+            for (int64_t t = 0; t < T; t++) c->act_hook(mm[i].w->name, x + t * x_stride, n_in, 1, c->act_user);
+    }
 }
 
 void lpq__cpu_mm_group(struct lpq__cpu_mm_ctx *c, int ith, int nth, const float *x,
@@ -174,6 +194,10 @@ void lpq__cpu_mm_group(struct lpq__cpu_mm_ctx *c, int ith, int nth, const float 
     }
     if (ith == 0) atomic_store(&c->next, 0);
     lpq__cpu_pool_barrier(c->pool);
+    if (c->act_hook) {   /* after the barrier every input row is written; one caller at a time */
+        if (ith == 0) act_hook_call(c, x, x_stride, T, mm, n);
+        lpq__cpu_pool_barrier(c->pool);
+    }
 
     /* Stage 2: tiles of (matmul, row block, column block) from a shared counter. */
     const int64_t R = tile_rows(T), C = LPQ__MM_TILE_C;
