@@ -14,78 +14,8 @@
 
 #include "quant/gguf.h"
 #include "runtimes/runtime.h"
+#include "suites/membw.h"
 
-/* ---- DRAM read bandwidth ------------------------------------------------------------------
- * Each thread sums its share of a buffer far larger than the caches with 8 independent
- * 16-float accumulators held in registers (GCC vector extension), so loads are the limit.
- * (suites/membw.c keeps its accumulators in a stack array: at -O2 every 16 bytes read cost a
- * load and a store too, and it reports well under the real bandwidth.) */
-typedef float v16f __attribute__((vector_size(64)));
-
-struct bw_job {
-    const float *p;
-    size_t n;                      /* floats, a multiple of 128 */
-    float sum;
-};
-
-static void *bw_reader(void *arg) {
-    struct bw_job *j = arg;
-    v16f a[8] = { { 0 } };
-    for (size_t i = 0; i < j->n; i += 128)
-        for (int k = 0; k < 8; k++) {
-            v16f v;
-            memcpy(&v, j->p + i + 16 * k, sizeof(v));
-            a[k] += v;
-        }
-    float s = 0;
-    for (int k = 0; k < 8; k++)
-        for (int l = 0; l < 16; l++) s += a[k][l];
-    j->sum = s;
-    return NULL;
-}
-
-/* Best of 3 passes (after a warm-up) over `bytes` with n_threads readers; bytes/s, 0 on error. */
-static double membw_read(uint64_t bytes, int n_threads) {
-    size_t n = (size_t)(bytes / sizeof(float)) & ~(size_t)4095;
-    float *buf = aligned_alloc(64, n * sizeof(float));
-    if (!buf || n_threads < 1 || n_threads > 64) return 0;
-    for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 7);   /* fault every page in first */
-    double best = 0, sink = 0;
-    struct bw_job jobs[64];
-    pthread_t th[64];
-    size_t per = n / (size_t)n_threads & ~(size_t)127;
-    for (int r = 0; r < 4; r++) {
-        uint64_t t0 = lpq_time_ns();
-        for (int t = 0; t < n_threads; t++) {
-            jobs[t] = (struct bw_job){ buf + per * (size_t)t, per, 0 };
-            pthread_create(&th[t], NULL, bw_reader, &jobs[t]);
-        }
-        for (int t = 0; t < n_threads; t++) {
-            pthread_join(th[t], NULL);
-            sink += jobs[t].sum;
-        }
-        double bw = (double)(per * (size_t)n_threads * sizeof(float)) / ((double)(lpq_time_ns() - t0) * 1e-9);
-        if (r > 0 && bw > best) best = bw;
-    }
-    free(buf);
-    return sink >= 0 ? best : 0;
-}
-
-/* Weights a decoded token reads: every tensor but the token embedding (a row lookup), which
- * counts when it doubles as the output matrix (the same rule as suites/speed.c). */
-static uint64_t weight_bytes_per_token(const char *path) {
-    struct lpq_gguf *g = NULL;
-    if (lpq_gguf_open(path, NULL, &g, NULL) != LPQ_STATUS_OK) return 0;
-    uint64_t total = 0;
-    bool tied = lpq_gguf_find_tensor(g, "output.weight") < 0;
-    for (int64_t i = 0; i < lpq_gguf_n_tensors(g); i++) {
-        const struct lpq_gguf_tensor *t = lpq_gguf_tensor(g, i);
-        if (!strcmp(t->name, "token_embd.weight") && !tied) continue;
-        total += t->size;
-    }
-    lpq_gguf_close(g);
-    return total;
-}
 
 /* Process CPU time in seconds: on a shared machine, tok per CPU-second at one thread is the
  * figure that other processes disturb least (printed as pp_cpu / tg_cpu, best of the reps). */
@@ -159,14 +89,15 @@ int main(int argc, char **argv) {
         if (r >= 0) tgc[r] = (double)n_tg / (cpu_s() - c0);
     }
     lpq_rt_model_free(m);
-    double bw = membw_mib > 0 ? membw_read((uint64_t)membw_mib << 20, threads) : 0;
+    double bw = 0;
+    if (membw_mib > 0 && lpq_membw_read((uint64_t)membw_mib << 20, threads, 3, &bw, NULL) != LPQ_STATUS_OK) bw = 0;
     double pp_mean, pp_best, tg_mean, tg_best, ppc_mean, ppc_best, tgc_mean, tgc_best;
     stats(pp, reps, &pp_mean, &pp_best);
     stats(tg, reps, &tg_mean, &tg_best);
     stats(ppc, reps, &ppc_mean, &ppc_best);
     stats(tgc, reps, &tgc_mean, &tgc_best);
     printf("pp=%.2f pp_best=%.2f tg=%.2f tg_best=%.2f pp_cpu=%.2f tg_cpu=%.2f membw=%.0f wbytes=%llu\n", pp_mean,
-           pp_best, tg_mean, tg_best, ppc_best, tgc_best, bw, (unsigned long long)weight_bytes_per_token(path));
+           pp_best, tg_mean, tg_best, ppc_best, tgc_best, bw, (unsigned long long)lpq_decode_weight_bytes(path));
     free(logits);
     free(tok);
     return 0;

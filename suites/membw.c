@@ -1,30 +1,39 @@
 /*
- * membw.c — read-bandwidth measurement for the decode roofline (see membw.h). The inner loop
- * uses several independent vector accumulators so the loads, not the adds, are the limit;
- * the compiler vectorises it for the build's ISA.
+ * membw.c — read-bandwidth measurement for the decode roofline (see membw.h). Each thread
+ * sums its share with 8 independent 16-float accumulators held in registers (GCC vector
+ * extension), so the loads, not the adds, are the limit. (A stack array of accumulators
+ * compiled to a load and a store per 16 bytes read and under-reported the bandwidth.)
+ * Also the weight bytes one decoded token reads, the other half of the roofline.
  */
 #include "suites/membw.h"
 
 #include <pthread.h>
 #include <string.h>
 
+#include "quant/gguf.h"
 #include "runtimes/runtime.h"
+
+typedef float v16f __attribute__((vector_size(64)));
 
 struct job {
     const float *p;
-    size_t n;          /* floats */
+    size_t n;          /* floats, a multiple of 128 */
     double sum;
 };
 
 static void *reader(void *arg) {
     struct job *j = arg;
-    float acc[32] = { 0 };
-    size_t i = 0;
-    for (; i + 32 <= j->n; i += 32) {
-        for (int k = 0; k < 32; k++) acc[k] += j->p[i + (size_t)k];
+    v16f a[8] = { { 0 } };
+    for (size_t i = 0; i + 128 <= j->n; i += 128) {
+        for (int k = 0; k < 8; k++) {
+            v16f v;
+            memcpy(&v, j->p + i + 16 * k, sizeof(v));
+            a[k] += v;
+        }
     }
     double s = 0;
-    for (int k = 0; k < 32; k++) s += acc[k];
+    for (int k = 0; k < 8; k++)
+        for (int l = 0; l < 16; l++) s += a[k][l];
     j->sum = s;
     return NULL;
 }
@@ -44,7 +53,7 @@ enum lpq_status lpq_membw_read(uint64_t bytes, int n_threads, int reps, double *
     struct job jobs[64];
     pthread_t th[64];
     for (int r = 0; r < reps + 1; r++) {   /* first pass is a warm-up */
-        size_t per = n / (size_t)n_threads & ~(size_t)31;
+        size_t per = n / (size_t)n_threads & ~(size_t)127;
         uint64_t t0 = lpq_time_ns();
         for (int t = 0; t < n_threads; t++) {
             jobs[t] = (struct job){ buf + per * (size_t)t, per, 0 };
@@ -62,4 +71,18 @@ enum lpq_status lpq_membw_read(uint64_t bytes, int n_threads, int reps, double *
     lpq_free_aligned(buf);
     *out = best;
     return LPQ_STATUS_OK;
+}
+
+uint64_t lpq_decode_weight_bytes(const char *path) {
+    struct lpq_gguf *g = NULL;
+    if (lpq_gguf_open(path, NULL, &g, NULL) != LPQ_STATUS_OK) return 0;
+    uint64_t total = 0;
+    bool tied = lpq_gguf_find_tensor(g, "output.weight") < 0;
+    for (int64_t i = 0; i < lpq_gguf_n_tensors(g); i++) {
+        const struct lpq_gguf_tensor *t = lpq_gguf_tensor(g, i);
+        if (!strcmp(t->name, "token_embd.weight") && !tied) continue;
+        total += t->size;
+    }
+    lpq_gguf_close(g);
+    return total;
 }

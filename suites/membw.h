@@ -13,4 +13,9 @@
  * *out. NO_MEMORY when the buffer cannot be allocated. */
 enum lpq_status lpq_membw_read(uint64_t bytes, int n_threads, int reps, double *out, struct lpq_err *err);
 
+/* Bytes of weights one decoded token reads: every tensor except the token embedding (a row
+ * lookup), which counts when it doubles as the output matrix (no output.weight). 0 when the
+ * file cannot be read. */
+uint64_t lpq_decode_weight_bytes(const char *path);
+
 #endif

@@ -80,22 +80,6 @@ static void fill_tokens(int32_t *t, int64_t n, int32_t n_vocab, uint64_t seed) {
     for (int64_t i = 0; i < n; i++) t[i] = lo + (int32_t)(lpq_rng_uniform(&rng) * (double)(n_vocab - lo));
 }
 
-/* Bytes of weights one decoded token reads: every tensor except the token embedding (a
- * row lookup), which counts when it doubles as the output matrix. */
-static uint64_t weight_bytes_per_token(const char *path) {
-    struct lpq_gguf *g = NULL;
-    if (lpq_gguf_open(path, NULL, &g, NULL) != LPQ_STATUS_OK) return 0;
-    uint64_t total = 0;
-    bool tied = lpq_gguf_find_tensor(g, "output.weight") < 0;
-    for (int64_t i = 0; i < lpq_gguf_n_tensors(g); i++) {
-        const struct lpq_gguf_tensor *t = lpq_gguf_tensor(g, i);
-        if (!strcmp(t->name, "token_embd.weight") && !tied) continue;
-        total += t->size;
-    }
-    lpq_gguf_close(g);
-    return total;
-}
-
 /* Fraction of the file's pages resident in the page cache (0..1), -1 when unknown. */
 static double resident_fraction(const char *path) {
     int fd = open(path, O_RDONLY);
@@ -492,7 +476,7 @@ static enum lpq_status speed_run(struct lpq_suite_ctx *ctx, struct lpq_err *err)
     /* Roofline: weights read per decoded token against measured read bandwidth. */
     if (st == LPQ_STATUS_OK && !lpq_results_item(ctx->res, "speed", "roofline")) {
         double bw = 0;
-        uint64_t bpt = weight_bytes_per_token(ctx->model_path);
+        uint64_t bpt = lpq_decode_weight_bytes(ctx->model_path);
         int32_t threads = own;
         if (lpq_membw_read(o->quick ? (256ull << 20) : (1ull << 30), threads, 3, &bw, err) == LPQ_STATUS_OK && bpt) {
             json_t *r = json_object();
