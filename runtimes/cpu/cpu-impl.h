@@ -107,7 +107,13 @@ struct lpq__cpu_mm {
 #ifndef LPQ__MM_TILE_R             /* overridable for tuning experiments */
 #define LPQ__MM_TILE_R 64         /* output rows per prefill tile */
 #define LPQ__MM_TILE_C 64         /* activation rows (tokens) per prefill tile */
-#define LPQ__MM_TILE_R1 16        /* output rows per decode (T < 4) tile */
+/* Output rows per decode (T < 4) tile. Large, because each tile costs an atomic on a counter
+ * shared by all threads: at 16 rows (8 KB of Q4_0) the cache-line ping-pong between two cores
+ * ate the second thread entirely (2-thread decode = 1-thread decode); 256 rows: Q4_0 tg128 at 2
+ * threads 52 -> 82 tok/s, Q8_0 43 -> 63, Q4_K_M 45 -> 78, F16 26 -> 33 (bench_speed, quiet). */
+#define LPQ__MM_TILE_R1 256
+/* A decode tile (up to 3 activation rows) must fit the per-thread tile buffer. */
+_Static_assert(LPQ__MM_TILE_R1 * 3 <= LPQ__MM_TILE_R * LPQ__MM_TILE_C, "decode tile exceeds the tile buffer");
 #endif
 
 struct lpq__cpu_mm_ctx {
