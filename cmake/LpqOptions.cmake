@@ -14,6 +14,9 @@ else()
   # Portable: baseline x86-64; SIMD paths are compiled per function with target attributes
   # and picked at run time from CPU features.
   target_compile_definitions(lpq_flags INTERFACE LPQ_BUILD_NATIVE=0)
+  # The vector-extension helpers are static inline: no 512-bit value crosses an ABI boundary,
+  # so GCC's note about the AVX-512 calling convention does not apply.
+  target_compile_options(lpq_flags INTERFACE -Wno-psabi)
 endif()
 if(LPQ_SANITIZE)
   target_compile_options(lpq_flags INTERFACE -fsanitize=address,undefined
