@@ -109,6 +109,19 @@ char *lpq_bench_hellaswag_clean(const char *s) {
 
 static enum lpq_status oom(struct lpq_err *err) { return lpq_err_set(err, LPQ_STATUS_NO_MEMORY, "benchmark: out of memory"); }
 
+/* A new item of set `s`: id "<set>/<index>", category = the set's name, from file line `line`.
+ * NULL when out of memory. */
+static struct lpq_acc_item *push_item(struct lpq_acc_set *s, enum lpq_acc_type type, int64_t index, int64_t line) {
+    struct lpq_acc_item *it = lpq_acc_set_push(s);
+    if (!it) return NULL;
+    snprintf(it->id, sizeof(it->id), "%s/%lld", s->name, (long long)index);
+    snprintf(it->category, sizeof(it->category), "%s", s->name);
+    it->type = type;
+    it->formatted = true;
+    it->line = line;
+    return it;
+}
+
 /* Sets item choices from n strings, each prefixed with `delim`. */
 static enum lpq_status set_choices(struct lpq_acc_item *it, int32_t n, const char *const *texts, const char *delim,
                                    struct lpq_err *err) {
@@ -168,13 +181,8 @@ static enum lpq_status arc_line(json_t *o, struct lpq_acc_set *s, const char *pa
     for (size_t c = 0; c < n; c++)
         if (!(texts[c] = json_string_value(json_array_get(ch, c))))
             return lpq_err_set(err, LPQ_STATUS_BAD_FILE, "%s:%lld: choices[%zu] is not a string", path, (long long)line, c);
-    struct lpq_acc_item *it = lpq_acc_set_push(s);
+    struct lpq_acc_item *it = push_item(s, LPQ_ACC_MC, index, line);
     if (!it) return oom(err);
-    snprintf(it->id, sizeof(it->id), "%s/%lld", s->name, (long long)index);
-    snprintf(it->category, sizeof(it->category), "%s", s->name);
-    it->type = LPQ_ACC_MC;
-    it->formatted = true;
-    it->line = line;
     it->answer = (int32_t)json_integer_value(gold);
     /* lm-eval: "Question: {q}\nAnswer:" + " " + choice; llm-foundry's query carries "Question: " */
     if (!(it->prompt = lpq_asprintf("%s\nAnswer:", q))) return oom(err);
@@ -192,13 +200,8 @@ static enum lpq_status wino_line(json_t *o, struct lpq_acc_set *s, const char *p
         return lpq_err_set(err, LPQ_STATUS_BAD_FILE,
                            "%s:%lld: not an llm-foundry Winogrande record (expected context_options[], continuation, gold)",
                            path, (long long)line);
-    struct lpq_acc_item *it = lpq_acc_set_push(s);
+    struct lpq_acc_item *it = push_item(s, LPQ_ACC_MC, index, line);
     if (!it) return oom(err);
-    snprintf(it->id, sizeof(it->id), "%s/%lld", s->name, (long long)index);
-    snprintf(it->category, sizeof(it->category), "%s", s->name);
-    it->type = LPQ_ACC_MC;
-    it->formatted = true;
-    it->line = line;
     it->answer = (int32_t)json_integer_value(gold);
     if (!(it->prompt = lpq_strdup(""))) return oom(err);
     it->contexts = lpq_calloc(n, sizeof(char *));
@@ -227,13 +230,8 @@ static enum lpq_status hs_line(json_t *o, struct lpq_acc_set *s, const char *pat
         return lpq_err_set(err, LPQ_STATUS_BAD_FILE,
                            "%s:%lld: not a HellaSwag record (expected ctx_a, ctx_b, activity_label, endings[], label)",
                            path, (long long)line);
-    struct lpq_acc_item *it = lpq_acc_set_push(s);
+    struct lpq_acc_item *it = push_item(s, LPQ_ACC_MC, index, line);
     if (!it) return oom(err);
-    snprintf(it->id, sizeof(it->id), "%s/%lld", s->name, (long long)index);
-    snprintf(it->category, sizeof(it->category), "%s", s->name);
-    it->type = LPQ_ACC_MC;
-    it->formatted = true;
-    it->line = line;
     it->answer = (int32_t)label;
     /* ctx = ctx_a + " " + ctx_b.capitalize() (Python: first upper, rest lower) */
     char *bc = lpq_strdup(b);
@@ -277,13 +275,8 @@ static enum lpq_status gsm_line(json_t *o, struct lpq_acc_set *s, const char *pa
     double v = strtod(num, &endp);
     if (!o2 || *endp)
         return lpq_err_set(err, LPQ_STATUS_BAD_FILE, "%s:%lld: answer after '####' is not a number", path, (long long)line);
-    struct lpq_acc_item *it = lpq_acc_set_push(s);
+    struct lpq_acc_item *it = push_item(s, LPQ_ACC_NUMERIC, index, line);
     if (!it) return oom(err);
-    snprintf(it->id, sizeof(it->id), "%s/%lld", s->name, (long long)index);
-    snprintf(it->category, sizeof(it->category), "%s", s->name);
-    it->type = LPQ_ACC_NUMERIC;
-    it->formatted = true;
-    it->line = line;
     it->number = v;
     if (!(it->prompt = lpq_asprintf("Question: %s\nAnswer:", q))) return oom(err);
     return LPQ_STATUS_OK;
@@ -310,13 +303,8 @@ static enum lpq_status tqa_load(const char *path, struct lpq_acc_set *s, bool mc
                              mc2 ? "mc2_targets" : "mc1_targets");
             goto done;
         }
-        struct lpq_acc_item *it = lpq_acc_set_push(s);
+        struct lpq_acc_item *it = push_item(s, LPQ_ACC_MC, (int64_t)i, (int64_t)i + 1);
         if (!it) { st = oom(err); goto done; }
-        snprintf(it->id, sizeof(it->id), "%s/%zu", s->name, i);
-        snprintf(it->category, sizeof(it->category), "%s", s->name);
-        it->type = LPQ_ACC_MC;
-        it->formatted = true;
-        it->line = (int64_t)i + 1;
         it->answer = -1;
         it->choices = lpq_calloc(n, sizeof(char *));
         it->is_true = lpq_calloc(n, 1);
