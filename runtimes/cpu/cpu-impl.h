@@ -41,19 +41,31 @@ enum lpq__rope_kind {
     LPQ__ROPE_NEOX = 1,     /* qwen2/qwen3: rotate halves (x[i], x[i + n_rot/2]) */
 };
 
+enum lpq__ffn_act {
+    LPQ__ACT_SILU = 0,      /* SwiGLU: silu(gate) * up (llama, qwen) */
+    LPQ__ACT_GELU_TANH = 1, /* GeGLU: gelu(gate) * up, tanh approximation (gemma) */
+};
+
 enum lpq__opt {
     LPQ__OPT_ABSENT = 0,    /* never loaded (a tensor of that name is ignored) */
     LPQ__OPT_OPTIONAL = 1,  /* used when the file has it */
     LPQ__OPT_REQUIRED = 2,  /* missing → BAD_FILE */
 };
 
-/* What differs between the llama-family architectures; new ones (gemma: embedding scale and
- * GELU, phi3: fused qkv, MoE: expert tensors) add fields here rather than branches on names. */
+/* What differs between the llama-family architectures; new ones (phi3: fused qkv, MoE: expert
+ * tensors) add fields here rather than branches on names, as gemma3's did. */
 struct lpq__cpu_arch {
     const char *name;             /* general.architecture value and metadata key prefix */
     enum lpq__rope_kind rope;
     enum lpq__opt qkv_bias;       /* attn_{q,k,v}.bias */
     enum lpq__opt qk_norm;        /* attn_{q,k}_norm.weight: per-head RMSNorm before RoPE */
+    enum lpq__opt post_norm;      /* post_attention_norm / post_ffw_norm: RMSNorm of each
+                                   * branch output before its residual add (gemma) */
+    enum lpq__ffn_act ffn_act;
+    bool embd_scale;              /* embeddings multiplied by sqrt(n_embd) (gemma) */
+    bool swa;                     /* reads attention.sliding_window*: local layers with a
+                                   * causal window and their own RoPE base (gemma3) */
+    bool logit_softcap;           /* reads final_logit_softcapping: cap * tanh(logit / cap) */
 };
 
 struct lpq__cpu_hparams {
@@ -68,6 +80,11 @@ struct lpq__cpu_hparams {
     double rope_base;             /* θ base */
     double rope_freq_scale;       /* position multiplier: 1 / linear scaling factor */
     float eps;                    /* RMSNorm epsilon */
+    int64_t n_swa;                /* tokens a local layer's query sees (itself included); 0 = none */
+    int64_t swa_pattern;          /* layer il is local when il % pattern < pattern - 1 (0: all) */
+    double rope_base_swa;         /* θ base of local layers */
+    float logit_softcap;          /* 0 = none */
+    float attn_scale;             /* multiplies q.k: 1/sqrt(head_dim_k) but for gemma3 27B */
 };
 
 /* One weight matrix or vector, straight from the mapping. Matrix rows are ne0 values. */
@@ -87,6 +104,8 @@ struct lpq__cpu_layer {
     const float *q_norm, *k_norm; /* [head_dim_k], NULL when absent */
     const float *ffn_norm;
     struct lpq__cpu_tensor w_gate, w_up, w_down;
+    const float *post_attn_norm, *post_ffn_norm; /* [n_embd], NULL when the arch has none */
+    bool swa;                     /* local layer: sliding-window mask, rope_*_swa tables */
 };
 
 /* ---- matmul (matmul.c) --------------------------------------------------------------------
@@ -174,13 +193,18 @@ struct lpq__cpu_model {
     float *k_cache;                         /* [n_layer][n_head_kv*head_dim_k][n_ctx] F32 (transposed) */
     float *v_cache;                         /* [n_layer][n_ctx][n_head_kv*head_dim_v] F32 */
     float *rope_cos, *rope_sin;             /* [n_ctx][n_rot/2] */
+    float *rope_cos_swa, *rope_sin_swa;     /* same for local layers; NULL when none is local */
 
     /* activations, n_batch rows each (allocated at load; eval never allocates) */
     float *x;                               /* [n_batch][n_embd] residual stream */
     float *xn;                              /* [n_batch][max(n_embd, n_head*hd_v)] normed / attn out */
     float *q, *k, *v;                       /* [n_batch][n_head*hd_k], [.][n_head_kv*hd_k], [.][n_head_kv*hd_v] */
     float *gate, *up;                       /* [n_batch][n_ff] */
+    float *branch;                          /* [n_batch][n_embd] attn/FFN output awaiting its
+                                             * post-norm; NULL when the arch has none */
     float *att;                             /* per thread [n_ctx] scores */
+    float *gelu_tab;                        /* [65536] tanh-GELU of each F16 value, rounded to
+                                             * F16 (see forward.c); NULL unless GeGLU */
     int32_t *want_idx;                      /* [n_batch] rows whose logits are wanted */
 
     uint64_t bytes_weights, bytes_kv, bytes_scratch;
@@ -199,5 +223,9 @@ extern const struct lpq__cpu_arch *const lpq__cpu_archs[];
  * none) consecutively, n_vocab floats each. */
 enum lpq_status lpq__cpu_forward(struct lpq__cpu_model *m, const int32_t *tokens, int64_t n,
                                  const bool *want, bool want_last, float *logits);
+
+/* forward.c: GELU, tanh approximation, in F32: 0.5 x (1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))).
+ * The forward pass reads it through m->gelu_tab (F16 in and out, as llama.cpp's CPU does). */
+float lpq__cpu_gelu_tanh(float x);
 
 #endif /* LPQ_CPU_IMPL_H */

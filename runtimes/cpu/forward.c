@@ -1,8 +1,9 @@
 /*
- * forward.c — the llama-family forward pass of the CPU engine: embeddings, per layer RMSNorm →
- * q/k/v (+bias, +per-head norm) → RoPE → causal grouped-query attention over the F32 KV cache
- * → output projection, RMSNorm → SwiGLU FFN, then the final norm and the logits of the wanted
- * positions. One pool job per call; stages are split across threads by token, by (token, head)
+ * forward.c — the llama-family forward pass of the CPU engine: embeddings (gemma: scaled), per
+ * layer RMSNorm → q/k/v (+bias, +per-head norm) → RoPE → causal grouped-query attention over
+ * the F32 KV cache (gemma3: sliding window on local layers) → output projection (gemma: +post
+ * norm), RMSNorm → SwiGLU / GeGLU FFN (+post norm), then the final norm and the logits of the
+ * wanted positions. One pool job per call; stages are split across threads by token, by (token, head)
  * or by output row and separated by barriers, so no value depends on the thread count.
  */
 #include "runtimes/cpu/cpu-impl.h"
@@ -55,7 +56,8 @@ static void qkv_post(const struct fwd *f, int ith, int nth, int64_t il) {
     for (int64_t t = ith; t < f->T; t += nth) {
         const int64_t pos = f->pos0 + t;
         float *q = m->q + t * n_q, *k = m->k + t * n_k;
-        const float *cs = m->rope_cos + pos * half, *sn = m->rope_sin + pos * half;
+        const float *cs = (ly->swa ? m->rope_cos_swa : m->rope_cos) + pos * half;
+        const float *sn = (ly->swa ? m->rope_sin_swa : m->rope_sin) + pos * half;
         for (int64_t h = 0; h < hp->n_head; h++) {
             if (ly->q_norm) rms_norm(q + h * hdk, q + h * hdk, ly->q_norm, hdk, hp->eps);
             rope_head(q + h * hdk, cs, sn, hp->n_rot, m->arch->rope);
@@ -115,23 +117,29 @@ static inline void axpy16(int64_t n, float *restrict y, float a, const float *re
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-/* Causal attention of every (token, head) pair; out row t at m->xn + t*xn_stride. */
+/* Causal attention of every (token, head) pair; out row t at m->xn + t*xn_stride. A local
+ * (sliding-window) layer's query at pos sees positions pos - n_swa + 1 .. pos only: the score
+ * loops simply start at the window's first position, so no mask values are needed. */
 static void attention(const struct fwd *f, int ith, int nth, int64_t il, int64_t xn_stride) {
     struct lpq__cpu_model *m = f->m;
     const struct lpq__cpu_hparams *hp = &m->hp;
     const int64_t hdk = hp->head_dim_k, hdv = hp->head_dim_v;
     const int64_t n_k = hp->n_head_kv * hdk, n_v = hp->n_head_kv * hdv;
     const int64_t group = hp->n_head / hp->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hdk);
+    const float scale = hp->attn_scale;
     const float *kc = m->k_cache + il * n_k * m->n_ctx;    /* transposed: see qkv_post */
-    const float *vc = m->v_cache + il * m->n_ctx * n_v;
+    const float *vc0 = m->v_cache + il * m->n_ctx * n_v;
+    const int64_t n_swa = m->layers[il].swa ? hp->n_swa : 0;
     float *s = m->att + (int64_t)ith * m->n_ctx;
     for (int64_t idx = ith; idx < f->T * hp->n_head; idx += nth) {
         const int64_t t = idx / hp->n_head, h = idx % hp->n_head, kvh = h / group;
-        const int64_t n_pos = f->pos0 + t + 1;            /* causal: positions 0..pos */
+        const int64_t pos = f->pos0 + t;
+        const int64_t j_lo = n_swa > 0 && pos >= n_swa ? pos - n_swa + 1 : 0;
+        const int64_t n_pos = pos + 1 - j_lo;             /* causal: positions j_lo..pos */
         const float *q = m->q + t * hp->n_head * hdk + h * hdk;
-        /* s[j] = q . k_j, summed over dims in order for every j (vectorised across j). */
-        const float *kh = kc + kvh * hdk * m->n_ctx;
+        /* s[j] = q . k_(j_lo+j), summed over dims in order for every j (vectorised across j). */
+        const float *kh = kc + kvh * hdk * m->n_ctx + j_lo;
+        const float *vc = vc0 + j_lo * n_v;
         memset(s, 0, (size_t)n_pos * sizeof(float));
         int64_t j0 = 0;
         for (; j0 + 64 <= n_pos; j0 += 64) {   /* 64 positions in registers */
@@ -206,6 +214,49 @@ static void attention(const struct fwd *f, int ith, int nth, int64_t il, int64_t
     }
 }
 
+/* g = silu(g) * u over n values. */
+static void swiglu_row(float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const v16f gv = v16_load(g + i);
+        const v16f r = gv / (v16_splat(1.0f) + v16_exp(-gv)) * v16_load(u + i);
+        memcpy(g + i, &r, 64);
+    }
+    for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+float lpq__cpu_gelu_tanh(float x) {
+    const float sqrt_2_over_pi = 0.7978845608028654f, a = 0.044715f;
+    return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + a * x * x)));
+}
+
+/* g = gelu(g) * u over n values, with the rounding of ggml's CPU backend (llama.cpp's
+ * reference): gelu is read from m->gelu_tab at g rounded to F16, and |g| >= 10 is exact
+ * (0 or g). Exact F32 GELU is more faithful to the math but moves the PPL of gemma3-270m away
+ * from llama.cpp's (F32 file: +9e-5; Q4_K_M file: +0.6 %, see docs/MODELS.md); matching the
+ * reference is what lets lpq's figures be compared with it. */
+static void geglu_row(const float *tab, float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float x = g[i];
+        float y;
+        if (x <= -10.0f) y = 0.0f;
+        else if (x >= 10.0f) y = x;
+        else y = tab[lpq_fp32_to_fp16(x)];
+        g[i] = y * u[i];
+    }
+}
+
+/* Gemma's residual add: x += rmsnorm(branch) * w, per token (row t on thread t % nth, like
+ * the other row-wise stages). */
+static void add_post_normed(struct lpq__cpu_model *m, int ith, int nth, int64_t T, const float *w) {
+    const int64_t E = m->hp.n_embd;
+    for (int64_t t = ith; t < T; t += nth) {
+        float *b = m->branch + t * E, *x = m->x + t * E;
+        rms_norm(b, b, w, E, m->hp.eps);
+        for (int64_t i = 0; i < E; i++) x[i] += b[i];
+    }
+}
+
 static void fwd_job(int ith, int nth, void *arg) {
     const struct fwd *f = arg;
     struct lpq__cpu_model *m = f->m;
@@ -220,8 +271,14 @@ static void fwd_job(int ith, int nth, void *arg) {
     /* Row-wise stages (embedding, norms, SwiGLU) give token t to thread t % nth, the same
      * split lpq__cpu_mm_group uses to convert its input rows, so no barrier is needed
      * between them and the next matmul's conversion: each thread reads only rows it wrote. */
-    for (int64_t t = ith; t < T; t += nth)
-        emb((const uint8_t *)m->tok_embd.data + (size_t)f->tokens[t] * m->tok_embd.row_size, m->x + t * E, E);
+    for (int64_t t = ith; t < T; t += nth) {
+        float *x = m->x + t * E;
+        emb((const uint8_t *)m->tok_embd.data + (size_t)f->tokens[t] * m->tok_embd.row_size, x, E);
+        if (m->arch->embd_scale) {
+            const float sc = sqrtf((float)E);
+            for (int64_t i = 0; i < E; i++) x[i] *= sc;
+        }
+    }
 
     for (int64_t il = 0; il < hp->n_layer; il++) {
         const struct lpq__cpu_layer *ly = &m->layers[il];
@@ -236,8 +293,11 @@ static void fwd_job(int ith, int nth, void *arg) {
         lpq__cpu_pool_barrier(m->pool);
         attention(f, ith, nth, il, xs);
         lpq__cpu_pool_barrier(m->pool);
-        const struct lpq__cpu_mm wo = { .w = &ly->wo, .y = m->x, .y_stride = E, .accumulate = true };
+        /* Without post-norms the projection adds into the residual stream directly. */
+        const struct lpq__cpu_mm wo = { .w = &ly->wo, .y = ly->post_attn_norm ? m->branch : m->x,
+                                        .y_stride = E, .accumulate = !ly->post_attn_norm };
         lpq__cpu_mm_group(mc, ith, nth, m->xn, xs, T, &wo, 1);
+        if (ly->post_attn_norm) add_post_normed(m, ith, nth, T, ly->post_attn_norm);
 
         for (int64_t t = ith; t < T; t += nth) rms_norm(m->xn + t * xs, m->x + t * E, ly->ffn_norm, E, hp->eps);
         const struct lpq__cpu_mm gu[2] = {
@@ -246,25 +306,30 @@ static void fwd_job(int ith, int nth, void *arg) {
         };
         lpq__cpu_mm_group(mc, ith, nth, m->xn, xs, T, gu, 2);
         for (int64_t t = ith; t < T; t += nth) {
-            float *g = m->gate + t * F;
-            const float *u = m->up + t * F;
-            int64_t i = 0;
-            for (; i + 16 <= F; i += 16) {   /* silu(g) * u */
-                const v16f gv = v16_load(g + i);
-                const v16f r = gv / (v16_splat(1.0f) + v16_exp(-gv)) * v16_load(u + i);
-                memcpy(g + i, &r, 64);
-            }
-            for (; i < F; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+            if (m->arch->ffn_act == LPQ__ACT_GELU_TANH) geglu_row(m->gelu_tab, m->gate + t * F, m->up + t * F, F);
+            else swiglu_row(m->gate + t * F, m->up + t * F, F);
         }
-        const struct lpq__cpu_mm down = { .w = &ly->w_down, .y = m->x, .y_stride = E, .accumulate = true };
+        const struct lpq__cpu_mm down = { .w = &ly->w_down, .y = ly->post_ffn_norm ? m->branch : m->x,
+                                          .y_stride = E, .accumulate = !ly->post_ffn_norm };
         lpq__cpu_mm_group(mc, ith, nth, m->gate, F, T, &down, 1);
+        if (ly->post_ffn_norm) add_post_normed(m, ith, nth, T, ly->post_ffn_norm);
     }
 
     if (f->n_want == 0) return;
+    /* The post-norm adds wrote row t on thread t % nth; the rows below go by want index. */
+    if (m->branch) lpq__cpu_pool_barrier(m->pool);
     for (int64_t j = ith; j < f->n_want; j += nth)
         rms_norm(m->xn + j * xs, m->x + (int64_t)m->want_idx[j] * E, m->output_norm, E, hp->eps);
     const struct lpq__cpu_mm out = { .w = &m->output, .y = f->logits, .y_stride = hp->n_vocab };
     lpq__cpu_mm_group(mc, ith, nth, m->xn, xs, f->n_want, &out, 1);
+    const float cap = hp->logit_softcap;
+    if (cap > 0) {
+        /* Blocks of 4096 logits, block b on thread b % nth. */
+        const int64_t n = f->n_want * hp->n_vocab, blk = 4096;
+        for (int64_t b = ith; b * blk < n; b += nth)
+            for (int64_t i = b * blk; i < LPQ_MIN(n, (b + 1) * blk); i++)
+                f->logits[i] = cap * tanhf(f->logits[i] / cap);
+    }
 }
 
 enum lpq_status lpq__cpu_forward(struct lpq__cpu_model *m, const int32_t *tokens, int64_t n,

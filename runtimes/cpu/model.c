@@ -1,7 +1,7 @@
 /*
- * model.c — loading a llama-family GGUF into the CPU engine: the per-architecture table,
- * hyper-parameters from `<arch>.*` metadata, every tensor found by name and checked for shape
- * and type (weights stay in the mapping), and all run-time buffers allocated once, so that
+ * model.c — loading a llama-family GGUF (llama, qwen2, qwen3, gemma3) into the CPU engine: the
+ * per-architecture table, hyper-parameters from `<arch>.*` metadata, every tensor found by name
+ * and checked for shape and type (weights stay in the mapping), and all run-time buffers allocated once, so that
  * evaluation never allocates.
  */
 #include "runtimes/cpu/cpu-impl.h"
@@ -28,7 +28,13 @@ static const struct lpq__cpu_arch arch_qwen3 = {
     .name = "qwen3", .rope = LPQ__ROPE_NEOX, .qkv_bias = LPQ__OPT_ABSENT, .qk_norm = LPQ__OPT_REQUIRED,
 };
 
-const struct lpq__cpu_arch *const lpq__cpu_archs[] = { &arch_llama, &arch_qwen2, &arch_qwen3, NULL };
+static const struct lpq__cpu_arch arch_gemma3 = {
+    .name = "gemma3", .rope = LPQ__ROPE_NEOX, .qkv_bias = LPQ__OPT_ABSENT, .qk_norm = LPQ__OPT_REQUIRED,
+    .post_norm = LPQ__OPT_REQUIRED, .ffn_act = LPQ__ACT_GELU_TANH, .embd_scale = true, .swa = true,
+    .logit_softcap = true,
+};
+
+const struct lpq__cpu_arch *const lpq__cpu_archs[] = { &arch_llama, &arch_qwen2, &arch_qwen3, &arch_gemma3, NULL };
 
 #define LPQ__N_CTX_DEFAULT_MAX 4096
 #define LPQ__N_BATCH_DEFAULT 512
@@ -112,6 +118,44 @@ static enum lpq_status read_rope_scaling(struct loader *L, double *freq_scale) {
     return LPQ_STATUS_OK;
 }
 
+/* The attention scale, and sliding-window layers and logit soft-capping for the archs that
+ * have them. The defaults (pattern 6, local θ base 10000) are what gemma3 files leave out; a
+ * per-layer pattern array (newer converters may write one) is refused by name, not misread. */
+static enum lpq_status read_hparams_arch(struct loader *L) {
+    struct lpq__cpu_hparams *hp = &L->m->hp;
+    const struct lpq__cpu_arch *a = L->m->arch;
+    enum lpq_status st;
+    hp->n_swa = 0;
+    hp->swa_pattern = 1;
+    hp->rope_base_swa = hp->rope_base;
+    hp->logit_softcap = 0;
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim_k);
+    /* Gemma 3 27B (62 layers) scales queries by its n_embd / n_head = 168, not its head size
+     * 128, as its reference implementation does. */
+    if (a->swa && hp->n_layer == 62) hp->attn_scale = 1.0f / sqrtf((float)(hp->n_embd / hp->n_head));
+    if (a->swa) {
+        if ((st = hp_int(L, "attention.sliding_window", 0, &hp->n_swa))) return st;
+        int64_t ki = lpq_gguf_find_key(L->g, arch_key(L, "attention.sliding_window_pattern"));
+        if (ki >= 0 && lpq_gguf_kv_type(L->g, ki) == LPQ_GGUF_ARRAY)
+            return lpq_err_set(L->err, LPQ_STATUS_UNSUPPORTED, "%s: key '%s' is a per-layer array, which "
+                               "lpq does not support (only an integer pattern)", lpq_gguf_path(L->g), L->key);
+        if ((st = hp_int(L, "attention.sliding_window_pattern", 6, &hp->swa_pattern))) return st;
+        if ((st = hp_float(L, "rope.freq_base_swa", false, 10000.0, &hp->rope_base_swa))) return st;
+        if (!(hp->rope_base_swa > 0))
+            return lpq_err_set(L->err, LPQ_STATUS_BAD_FILE, "%s %g is not positive",
+                               arch_key(L, "rope.freq_base_swa"), hp->rope_base_swa);
+    }
+    if (a->logit_softcap) {
+        double cap;
+        if ((st = hp_float(L, "final_logit_softcapping", false, 0, &cap))) return st;
+        if (cap < 0)
+            return lpq_err_set(L->err, LPQ_STATUS_BAD_FILE, "%s %g is negative",
+                               arch_key(L, "final_logit_softcapping"), cap);
+        hp->logit_softcap = (float)cap;
+    }
+    return LPQ_STATUS_OK;
+}
+
 static enum lpq_status read_hparams(struct loader *L) {
     struct lpq__cpu_hparams *hp = &L->m->hp;
     enum lpq_status st;
@@ -144,7 +188,8 @@ static enum lpq_status read_hparams(struct loader *L) {
     if ((st = hp_float(L, "rope.freq_base", false, 10000.0, &hp->rope_base))) return st;
     if (!(hp->rope_base > 0))
         return lpq_err_set(L->err, LPQ_STATUS_BAD_FILE, "rope.freq_base %g is not positive", hp->rope_base);
-    return read_rope_scaling(L, &hp->rope_freq_scale);
+    if ((st = read_rope_scaling(L, &hp->rope_freq_scale))) return st;
+    return read_hparams_arch(L);
 }
 
 /* ---- tensors ------------------------------------------------------------------------------ */
@@ -271,8 +316,16 @@ static enum lpq_status load_tensors(struct loader *L) {
             (st = get_vec(L, NAME("ffn_norm.weight"), hp->n_embd, LPQ__OPT_REQUIRED, &ly->ffn_norm)) ||
             (st = get_tensor(L, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, LPQ__OPT_REQUIRED, &ly->w_gate)) ||
             (st = get_tensor(L, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, LPQ__OPT_REQUIRED, &ly->w_up)) ||
-            (st = get_tensor(L, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, LPQ__OPT_REQUIRED, &ly->w_down)))
+            (st = get_tensor(L, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, LPQ__OPT_REQUIRED, &ly->w_down)) ||
+            (st = get_vec(L, NAME("post_attention_norm.weight"), hp->n_embd, a->post_norm, &ly->post_attn_norm)) ||
+            (st = get_vec(L, NAME("post_ffw_norm.weight"), hp->n_embd, a->post_norm, &ly->post_ffn_norm)))
             return st;
+        /* The norms go together: the forward pass routes both branches through m->branch. */
+        if (!ly->post_attn_norm != !ly->post_ffn_norm)
+            return lpq_err_set(L->err, LPQ_STATUS_BAD_FILE, "%s: %s without its partner post-norm",
+                               lpq_gguf_path(L->g), ly->post_attn_norm ? NAME("post_attention_norm.weight")
+                                                                       : NAME("post_ffw_norm.weight"));
+        ly->swa = hp->n_swa > 0 && (hp->swa_pattern == 0 || il % hp->swa_pattern < hp->swa_pattern - 1);
     }
 #undef NAME
     return LPQ_STATUS_OK;
@@ -337,6 +390,24 @@ static enum lpq_status alloc_state(struct loader *L) {
         (st = alloc_floats(L, &m->up, B, (uint64_t)hp->n_ff, 1, sc, "activations")) ||
         (st = alloc_floats(L, &m->att, T, (uint64_t)m->n_ctx, 1, sc, "attention scores")))
         return st;
+    bool any_swa = false, any_post = false;
+    for (int64_t il = 0; il < hp->n_layer; il++) {
+        any_swa = any_swa || m->layers[il].swa;
+        any_post = any_post || m->layers[il].post_attn_norm;
+    }
+    if (any_swa &&
+        ((st = alloc_floats(L, &m->rope_cos_swa, (uint64_t)m->n_ctx, (uint64_t)hp->n_rot / 2, 1, sc, "RoPE table")) ||
+         (st = alloc_floats(L, &m->rope_sin_swa, (uint64_t)m->n_ctx, (uint64_t)hp->n_rot / 2, 1, sc, "RoPE table"))))
+        return st;
+    if (any_post && (st = alloc_floats(L, &m->branch, B, (uint64_t)hp->n_embd, 1, sc, "activations")))
+        return st;
+    if (m->arch->ffn_act == LPQ__ACT_GELU_TANH) {
+        if ((st = alloc_floats(L, &m->gelu_tab, 65536, 1, 1, sc, "GELU table"))) return st;
+        for (uint32_t h = 0; h < 65536; h++) {
+            const float x = lpq_fp16_to_fp32((uint16_t)h);
+            m->gelu_tab[h] = lpq_fp16_to_fp32(lpq_fp32_to_fp16(lpq__cpu_gelu_tanh(x)));
+        }
+    }
     m->want_idx = lpq_calloc((size_t)B, sizeof(int32_t));
     if (!m->want_idx) return lpq_err_set(L->err, LPQ_STATUS_NO_MEMORY, "out of memory");
 
@@ -367,22 +438,30 @@ static enum lpq_status alloc_state(struct loader *L) {
 
 /* cos/sin of every (position, pair) in double, so long contexts do not accumulate the error
  * of repeated float products. rope_freqs.weight (llama-3 style), when present, divides θ. */
-static enum lpq_status fill_rope(struct loader *L) {
-    struct lpq__cpu_model *m = L->m;
+static void fill_rope_table(const struct lpq__cpu_model *m, double base, double freq_scale, const float *ff,
+                            float *cs, float *sn) {
     const struct lpq__cpu_hparams *hp = &m->hp;
     const int64_t half = hp->n_rot / 2;
-    const float *ff = NULL;
-    enum lpq_status st = get_vec(L, "rope_freqs.weight", half, LPQ__OPT_OPTIONAL, &ff);
-    if (st) return st;
     for (int64_t i = 0; i < half; i++) {
-        double inv = pow(hp->rope_base, -2.0 * (double)i / (double)hp->n_rot);
+        double inv = pow(base, -2.0 * (double)i / (double)hp->n_rot);
         if (ff) inv /= (double)ff[i];
         for (int64_t p = 0; p < m->n_ctx; p++) {
-            double th = (double)p * hp->rope_freq_scale * inv;
-            m->rope_cos[p * half + i] = (float)cos(th);
-            m->rope_sin[p * half + i] = (float)sin(th);
+            double th = (double)p * freq_scale * inv;
+            cs[p * half + i] = (float)cos(th);
+            sn[p * half + i] = (float)sin(th);
         }
     }
+}
+
+static enum lpq_status fill_rope(struct loader *L) {
+    struct lpq__cpu_model *m = L->m;
+    const float *ff = NULL;
+    enum lpq_status st = get_vec(L, "rope_freqs.weight", m->hp.n_rot / 2, LPQ__OPT_OPTIONAL, &ff);
+    if (st) return st;
+    fill_rope_table(m, m->hp.rope_base, m->hp.rope_freq_scale, ff, m->rope_cos, m->rope_sin);
+    /* Local layers are never position-scaled (llama.cpp: freq_scale_swa 1; gemma3 4B and up
+     * scale their global layers only). */
+    if (m->rope_cos_swa) fill_rope_table(m, m->hp.rope_base_swa, 1.0, NULL, m->rope_cos_swa, m->rope_sin_swa);
     return LPQ_STATUS_OK;
 }
 
@@ -395,8 +474,8 @@ void lpq__cpu_model_free(struct lpq__cpu_model *m) {
     for (int i = 0; i < m->n_owned; i++) lpq_free(m->owned[i]);
     lpq_free(m->owned);
     lpq_free(m->layers);
-    float *bufs[] = { m->k_cache, m->v_cache, m->rope_cos, m->rope_sin, m->x, m->xn, m->q, m->k, m->v,
-                      m->gate, m->up, m->att, m->mm.deq, m->mm.tile };
+    float *bufs[] = { m->k_cache, m->v_cache, m->rope_cos, m->rope_sin, m->rope_cos_swa, m->rope_sin_swa,
+                      m->x, m->xn, m->q, m->k, m->v, m->gate, m->up, m->branch, m->att, m->gelu_tab, m->mm.deq, m->mm.tile };
     for (size_t i = 0; i < LPQ_ARRAY_SIZE(bufs); i++) lpq_free_aligned(bufs[i]);
     for (int j = 0; j < LPQ__MM_ACT_TYPES; j++) lpq_free_aligned(m->mm.act[j]);
 #ifdef HAVE_OPENBLAS

@@ -203,7 +203,7 @@ static void test_bad_input(void **state) {
 
     p = tu_tmp("unknown-arch.gguf");
     write_edited(s260, p, EDIT_ARCH, "", "mamba");
-    expect_refusal(p, 0, LPQ_STATUS_UNSUPPORTED, "unknown architecture 'mamba' (supported: llama, qwen2, qwen3)");
+    expect_refusal(p, 0, LPQ_STATUS_UNSUPPORTED, "unknown architecture 'mamba' (supported: llama, qwen2, qwen3, gemma3)");
 
     p = tu_tmp("missing-key.gguf");
     write_edited(s260, p, EDIT_DROP_KEY, "llama.embedding_length", NULL);
