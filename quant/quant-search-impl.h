@@ -21,8 +21,9 @@ extern const int8_t lpq__iq4_grid[16];
 /* fp32 → fp16 → fp32: the value a stored half decodes to. */
 float lpq__f16r(float x);
 
-/* x ≈ d·q, q ∈ [qmin, qmax]: best d (unrounded) and its integers L; *err = weighted error. */
-float lpq__fit_sym(const float *x, const float *w, int n, int qmin, int qmax, int nstep,
+/* x ≈ d·q, q ∈ [qmin, qmax]: best d (unrounded) and its integers L; *err = weighted error.
+ * nfine > 0 adds the targets −qmin ± 0.1·k and qmax ± 0.1·k, k = 1 … nfine. */
+float lpq__fit_sym(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int nfine,
                    int8_t *L, float *err);
 /* Weighted error of rounding with scale d (L gets the integers; may be NULL). */
 float lpq__sym_err(const float *x, const float *w, int n, float d, int qmin, int qmax, int8_t *L);
@@ -39,8 +40,10 @@ float lpq__grid_err(const float *x, const float *w, int n, float d, int8_t *L);
 /* Sub-block scales v (importance W) → fp16-exact d and integers sc ∈ [lo, hi]. */
 float lpq__quant_scales(const float *v, const float *W, int nsub, int lo, int hi, int *sc);
 
-/* Per-row constants of the error weights, then the weights of n values (see quantize.h). */
-void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *sigma2, float *imp_eps);
+/* Per-row constants of the error weights, then the weights of n values (see quantize.h).
+ * imp_floor: added to every importance, as a fraction of its row mean (at least 1e-5). */
+void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float imp_floor,
+                            float *sigma2, float *imp_eps);
 void lpq__weights(const float *x, const float *imp, int n, float sigma2, float imp_eps, float *w);
 
 /* Row encoder after argument checks (quant-search-pack.c). */

@@ -39,7 +39,8 @@ static inline int qround(float v, int lo, int hi) {
     return (int)nearbyintf(v);
 }
 
-void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *sigma2, float *imp_eps) {
+void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float imp_floor,
+                            float *sigma2, float *imp_eps) {
     double s2 = 0, si = 0;
     for (int64_t i = 0; i < n; i++) s2 += (double)x[i] * x[i];
     if (imp) {
@@ -48,8 +49,11 @@ void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *
     float sg = n > 0 ? (float)(s2 / (double)n) : 0.0f;
     /* A row of zeros still needs positive weights so every fit is well posed. */
     *sigma2 = sg > 1e-30f ? sg : 1e-30f;
-    /* Columns the calibration never excited keep a small weight instead of none. */
-    float ie = n > 0 ? (float)(1e-5 * si / (double)n) : 0.0f;
+    /* Columns the calibration never excited keep a small weight instead of none (a larger
+     * floor shrinks the importances towards their mean; see weight_params in
+     * quant-search-pack.c for why the encoders do not). */
+    double fl = imp_floor > 1e-5f ? (double)imp_floor : 1e-5;
+    float ie = n > 0 ? (float)(fl * si / (double)n) : 0.0f;
     *imp_eps = ie > 1e-30f ? ie : 1e-30f;
 }
 
@@ -72,7 +76,7 @@ void lpq__weights(const float *x, const float *imp, int n, float sigma2, float i
 
 void lpq_quant_row_weights(const float *x, int64_t n, const float *imp, float *w) {
     float sigma2, imp_eps;
-    lpq__row_weight_params(x, n, imp, &sigma2, &imp_eps);
+    lpq__row_weight_params(x, n, imp, 0.0f, &sigma2, &imp_eps);
     for (int64_t i = 0; i < n; i += 4096) {
         int m = (int)LPQ_MIN((int64_t)4096, n - i);
         lpq__weights(x + i, imp ? imp + i : NULL, m, sigma2, imp_eps, w + i);
@@ -120,7 +124,7 @@ static inline void sym_sums(const float *x, const float *w, int n, float id, int
     *sqq_out = sqq;
 }
 
-float lpq__fit_sym(const float *x, const float *w, int n, int qmin, int qmax, int nstep,
+float lpq__fit_sym(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int nfine,
                    int8_t *L, float *err_out) {
     LPQ_ASSERT(n > 0 && n <= LPQ__MAX_SUB);
     float mx = x[0], mn = x[0], swx2 = 0;
@@ -145,9 +149,21 @@ float lpq__fit_sym(const float *x, const float *w, int n, int qmin, int qmax, in
         if (m <= 0 || (side == 1 && qmax == -qmin)) continue;   /* symmetric range: one side */
         float sgn = side == 0 ? -1.0f : 1.0f;
         float step = (0.4f * (float)m + 0.5f) * step_div;
-        for (int k = -1; k <= nstep; k++) {
-            /* k = -1 is exactly the round-to-nearest scale; then m+0.5 down to 0.6·m. */
-            float t = k < 0 ? (float)m : ((float)m + 0.5f) - (float)k * step;
+        /* Coarse targets cover the range; the fine ones make the candidate set a superset
+         * of a plain 0.1-level search around round-to-nearest (on both ends: measured
+         * better than the wide end alone), which keeps the result from depending on where
+         * the coarse steps happen to fall. */
+        int nf = nfine;
+        for (int k = -1 - 2 * nf; k <= nstep; k++) {
+            /* k = -1 is exactly the round-to-nearest scale; then m+0.5 down to 0.6·m;
+             * k < -1: m ± 0.1·j, j = 1 … nfine. */
+            float t;
+            if (k < -1) {
+                int j = -1 - k;                       /* 1 … 2·nfine */
+                t = (float)m + 0.1f * (float)(j <= nf ? j : nf - j);
+            } else {
+                t = k < 0 ? (float)m : ((float)m + 0.5f) - (float)k * step;
+            }
             if (t <= 0.25f) continue;
             float sxq, sqq;
             sym_sums(x, w, n, sgn * t * inv, qmin, qmax, Lt, &sxq, &sqq);
@@ -405,7 +421,7 @@ float lpq__quant_scales(const float *v, const float *W, int nsub, int lo, int hi
     LPQ_ASSERT(nsub > 0 && nsub <= LPQ__MAX_SUB);
     for (int j = 0; j < nsub; j++) Wp[j] = W[j] > 0 ? W[j] : 1e-30f;
     /* hi may exceed int8 (Q6_K's 127 is fine; everything else is 63 or less). */
-    float d = lpq__fit_sym(v, Wp, nsub, lo, hi, 16, L8, NULL);
+    float d = lpq__fit_sym(v, Wp, nsub, lo, hi, 16, 0, L8, NULL);
     float dr = lpq__f16r(d);
     /* A scale that underflows fp16 becomes the smallest subnormal: tiny rows keep a grid. */
     if (dr == 0 && d != 0) dr = copysignf(lpq_fp16_to_fp32(1), d);

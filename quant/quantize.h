@@ -36,6 +36,13 @@ bool lpq_quant_type_encodable(uint32_t type);
  *   imp == NULL:  w_i = σ² + x_i²/4      where σ² = mean of x² over the row. */
 void lpq_quant_row_weights(const float *x, int64_t n, const float *imp, float *w);
 
+/* The weights lpq_quant_row_encode(type, …) actually minimises: those of
+ * lpq_quant_row_weights, except that with imp IQ4_NL/IQ4_XS take σ² = 2·mean x² over each
+ * block (32 / 256 values) instead of the row (docs/QUANTIZER.md). Returns LPQ_STATUS_OK, LPQ_STATUS_UNSUPPORTED (not a
+ * block type lpq_quant_row_encode accepts), LPQ_STATUS_BAD_ARG (n not a multiple of the block). */
+enum lpq_status lpq_quant_row_weights_type(uint32_t type, const float *x, int64_t n, const float *imp,
+                                           float *w);
+
 /* Quantizes one row of n values (n a multiple of the type's block size) into dst
  * (lpq_type_row_size(type, n) bytes). imp: per-column importance (n floats) or NULL.
  * Returns LPQ_STATUS_OK, LPQ_STATUS_UNSUPPORTED (type not encodable), LPQ_STATUS_BAD_ARG
