@@ -25,13 +25,15 @@ if(LPQ_SANITIZE)
 endif()
 set(CMAKE_C_FLAGS_RELEASE "-O2 -g -DNDEBUG" CACHE STRING "" FORCE)
 
-# The commit lpq was built from, recorded in every result file.
-execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-  OUTPUT_VARIABLE LPQ_GIT_COMMIT OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-if(NOT LPQ_GIT_COMMIT)
-  set(LPQ_GIT_COMMIT "unknown")
-endif()
-target_compile_definitions(lpq_flags INTERFACE LPQ_GIT_COMMIT="${LPQ_GIT_COMMIT}")
+# The commit lpq was built from, recorded in every result file: lpq_commit() lives in a
+# generated source that a build-time step rewrites whenever HEAD (or its dirty state) changes.
+# Done at configure time only, a later commit would be recorded under the old id.
+set(LPQ_COMMIT_SRC ${PROJECT_BINARY_DIR}/generated/lpq-commit.c)
+set(LPQ_COMMIT_CMD ${CMAKE_COMMAND} -DSRC=${PROJECT_SOURCE_DIR} -DOUT=${LPQ_COMMIT_SRC}
+  -P ${PROJECT_SOURCE_DIR}/cmake/LpqCommit.cmake)
+execute_process(COMMAND ${LPQ_COMMIT_CMD})
+add_custom_target(lpq_commit_id COMMAND ${LPQ_COMMIT_CMD} BYPRODUCTS ${LPQ_COMMIT_SRC}
+  COMMENT "Recording the lpq commit id" VERBATIM)
 
 # lpq_module(NAME DIR): one static library per code folder; sources are the folder's *.c
 # (recursively), so adding a file to a module touches only that folder.

@@ -158,4 +158,3 @@ _Noreturn void lpq__assert_fail(const char *expr, const char *file, int line) {
 }
 
 const char *lpq_version(void) { return LPQ_VERSION; }
-const char *lpq_commit(void) { return LPQ_GIT_COMMIT; }

@@ -136,7 +136,8 @@ static inline bool lpq_mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
     } while (0)
 _Noreturn void lpq__assert_fail(const char *expr, const char *file, int line);
 
-/* lpq's version ("0.1.0") and the commit it was built from. */
+/* lpq's version ("0.1.0") and the commit it was built from ("-dirty" when tracked files had
+ * local changes; defined in the build-time generated lpq-commit.c, see cmake/LpqCommit.cmake). */
 const char *lpq_version(void);
 const char *lpq_commit(void);
 
