@@ -318,11 +318,15 @@ enum lpq_status lpq_run(const struct lpq_run_params *p, struct lpq_err *err) {
             lpq_err_clear(&e);
             snprintf(key, sizeof key, "%s@%s", rt->name, host);
             n_runs++;
-            if (lpq_results_open(v->results, key, p->fresh, &res, &e) != LPQ_STATUS_OK) {
+            /* --fresh recomputes the suites of this command only: results of suites not named
+             * (e.g. ppl when rerunning speed on a quiet machine) are kept. */
+            if (lpq_results_open(v->results, key, false, &res, &e) != LPQ_STATUS_OK) {
                 fprintf(out, "%s %s: failed: %s\n", v->name, rt->name, e.msg);
                 n_fail++;
                 continue;
             }
+            if (p->fresh)
+                for (size_t i = 0; i < n_suites; i++) lpq_results_drop_suite(res, suites[i]->name);
             if (lpq_results_recovered(res))
                 fprintf(out, "%s: %s was corrupt; kept it as %s and started afresh\n", v->name, v->results,
                         lpq_results_recovered(res));

@@ -24,7 +24,7 @@ struct lpq_run_params {
     /* Adapters looked up before the built-in table (tests register a mock here); NULL-terminated. */
     const struct lpq_rt_reg *const *extra_runtimes;
     const char *baseline;           /* --baseline VARIANT, NULL = automatic */
-    bool fresh;                     /* --fresh: discard stored items of this run */
+    bool fresh;                     /* --fresh: discard this run's stored results of the suites run */
     struct lpq_suite_opts opts;     /* shared suite options (opts.progress: draw a bar) */
     struct lpq_rt_params rt;        /* runtime load parameters (threads, ...) */
     FILE *out;                      /* result lines (NULL = stdout) */

@@ -274,6 +274,10 @@ static json_t *suite_obj(struct lpq_results *r, const char *suite, bool create) 
 
 json_t *lpq_results_suite(struct lpq_results *r, const char *suite) { return suite_obj(r, suite, false); }
 
+void lpq_results_drop_suite(struct lpq_results *r, const char *suite) {
+    if (r && suite) json_object_del(json_object_get(r->run, "suites"), suite);
+}
+
 json_t *lpq_results_item(struct lpq_results *r, const char *suite, const char *id) {
     json_t *s = suite_obj(r, suite, false);
     return s ? json_object_get(json_object_get(s, "items"), id) : NULL;

@@ -51,6 +51,9 @@ const char *lpq_results_errmsg(const struct lpq_results *r);
 enum lpq_status lpq_results_put_params(struct lpq_results *r, const char *suite, json_t *params);
 /* Borrowed: the suite's object ({status, reason, params, items, summary}) / its summary; NULL
  * when absent. */
+/* Forgets everything this run stored for `suite` (items, summary, status, params) so that it
+ * is measured again; other suites stay. Takes effect in the file with the next write. */
+void lpq_results_drop_suite(struct lpq_results *r, const char *suite);
 json_t *lpq_results_suite(struct lpq_results *r, const char *suite);
 json_t *lpq_results_summary(struct lpq_results *r, const char *suite);
 /* Items recorded for the suite in this run. */

@@ -37,7 +37,8 @@ static void usage(FILE *f) {
             "  --limit N|all       accuracy: items per benchmark (seeded sample; default 200,\n"
             "                      quick 20)\n"
             "  --mmlu-shots K      accuracy: MMLU few-shot examples from dev (default 5)\n"
-            "  --fresh             recompute everything (default: resume stored items)\n"
+            "  --fresh             recompute the suites in --suite (default: resume stored items;\n"
+            "                      results of other suites are kept)\n"
             "  --no-progress       no progress bar even on a terminal\n");
 }
 

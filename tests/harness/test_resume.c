@@ -182,6 +182,26 @@ static void test_kill_and_resume(void **state) {
     ev0 = mock_n_evals;
     assert_int_equal(lpq_run(&p, &e), LPQ_STATUS_OK);
     assert_int_equal(mock_n_evals - ev0, evals_full);
+
+    /* --fresh on one suite recomputes that suite only and keeps the other's results */
+    json_t *both = load_suites(dir);
+    size_t kld_items = 0, ppl_items = 0;
+    json_object_foreach(both, k, s) {
+        size_t n = json_object_size(json_object_get(s, "items"));
+        if (strstr(k, "/kld")) kld_items += n;
+        if (strstr(k, "/ppl")) ppl_items += n;
+    }
+    assert_true(kld_items > 0 && ppl_items > 0);
+    p.suites = "ppl";
+    ev0 = mock_n_evals;
+    assert_int_equal(lpq_run(&p, &e), LPQ_STATUS_OK);
+    assert_int_equal(mock_n_evals - ev0, (int64_t)ppl_items);          /* one eval per ppl item */
+    json_t *after = load_suites(dir);
+    assert_int_equal(n_items(after), n_items(both));
+    json_object_foreach(both, k, s)
+        if (strstr(k, "/kld")) assert_true(json_equal(s, json_object_get(after, k)));   /* kld untouched */
+    json_decref(both);
+    json_decref(after);
     fclose(devnull);
 }
 
