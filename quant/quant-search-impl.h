@@ -40,10 +40,8 @@ float lpq__grid_err(const float *x, const float *w, int n, float d, int8_t *L);
 /* Sub-block scales v (importance W) → fp16-exact d and integers sc ∈ [lo, hi]. */
 float lpq__quant_scales(const float *v, const float *W, int nsub, int lo, int hi, int *sc);
 
-/* Per-row constants of the error weights, then the weights of n values (see quantize.h).
- * imp_floor: added to every importance, as a fraction of its row mean (at least 1e-5). */
-void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float imp_floor,
-                            float *sigma2, float *imp_eps);
+/* Per-row constants of the error weights, then the weights of n values (see quantize.h). */
+void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *sigma2, float *imp_eps);
 void lpq__weights(const float *x, const float *imp, int n, float sigma2, float imp_eps, float *w);
 
 /* Row encoder after argument checks (quant-search-pack.c). */

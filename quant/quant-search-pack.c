@@ -503,7 +503,7 @@ bool lpq_quant_type_encodable(uint32_t type) {
 static bool weight_params(uint32_t type, const float *x, int64_t n, const float *imp,
                           float *sigma2, float *imp_eps) {
     bool iq4 = type == LPQ_TYPE_IQ4_NL || type == LPQ_TYPE_IQ4_XS;
-    lpq__row_weight_params(x, n, imp, 0.0f, sigma2, imp_eps);
+    lpq__row_weight_params(x, n, imp, sigma2, imp_eps);
     return iq4 && imp != NULL;
 }
 

@@ -39,8 +39,7 @@ static inline int qround(float v, int lo, int hi) {
     return (int)nearbyintf(v);
 }
 
-void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float imp_floor,
-                            float *sigma2, float *imp_eps) {
+void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float *sigma2, float *imp_eps) {
     double s2 = 0, si = 0;
     for (int64_t i = 0; i < n; i++) s2 += (double)x[i] * x[i];
     if (imp) {
@@ -49,11 +48,10 @@ void lpq__row_weight_params(const float *x, int64_t n, const float *imp, float i
     float sg = n > 0 ? (float)(s2 / (double)n) : 0.0f;
     /* A row of zeros still needs positive weights so every fit is well posed. */
     *sigma2 = sg > 1e-30f ? sg : 1e-30f;
-    /* Columns the calibration never excited keep a small weight instead of none (a larger
-     * floor shrinks the importances towards their mean; see weight_params in
-     * quant-search-pack.c for why the encoders do not). */
-    double fl = imp_floor > 1e-5f ? (double)imp_floor : 1e-5;
-    float ie = n > 0 ? (float)(fl * si / (double)n) : 0.0f;
+    /* Columns the calibration never excited keep a small weight instead of none. A larger
+     * floor (shrinking the importances towards their mean) was measured and rejected: see
+     * weight_params in quant-search-pack.c. */
+    float ie = n > 0 ? (float)(1e-5 * si / (double)n) : 0.0f;
     *imp_eps = ie > 1e-30f ? ie : 1e-30f;
 }
 
@@ -76,7 +74,7 @@ void lpq__weights(const float *x, const float *imp, int n, float sigma2, float i
 
 void lpq_quant_row_weights(const float *x, int64_t n, const float *imp, float *w) {
     float sigma2, imp_eps;
-    lpq__row_weight_params(x, n, imp, 0.0f, &sigma2, &imp_eps);
+    lpq__row_weight_params(x, n, imp, &sigma2, &imp_eps);
     for (int64_t i = 0; i < n; i += 4096) {
         int m = (int)LPQ_MIN((int64_t)4096, n - i);
         lpq__weights(x + i, imp ? imp + i : NULL, m, sigma2, imp_eps, w + i);
