@@ -29,8 +29,6 @@ const int8_t lpq__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
 
 float lpq__f16r(float x) { return lpq_fp16_to_fp32(lpq_fp32_to_fp16(x)); }
 
-static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
-
 /* round(v) clamped to [lo, hi]; the clamp happens in float so huge v cannot overflow int. */
 static inline int qround(float v, int lo, int hi) {
     /* Inputs are checked finite before any fit, so plain compares (minss/maxss) do. */

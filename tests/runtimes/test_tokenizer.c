@@ -613,7 +613,7 @@ static const char *write_vocab(enum mal m, bool bpe) {
     const char *path = tu_tmp("vocab.gguf");
     struct lpq_gguf_writer *w = NULL;
     assert_int_equal(lpq_gguf_writer_create(path, &w, NULL), LPQ_STATUS_OK);
-    const char *toks[] = { "<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "b", "ab", "\xE2\x96\x81" "ab",
+    const char *toks[] = { "<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "b", "ab", ("\xE2\x96\x81" "ab"),
                            "<|im_start|>", "<0x0A>", "<U>" };
     int32_t types[] = { 2, 3, 3, 1, 1, 1, 1, 1, 3, 6, 4 };
     float scores[] = { 0, 0, 0, -1, -2, -2, -1, -0.5f, 0, 0, 0 };
