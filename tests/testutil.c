@@ -25,6 +25,32 @@ const char *tu_shared(const char *rel) {
     return b;
 }
 
+const char *tu_model_cache(const char *file) {
+    static char buf[4][1024];
+    static int slot;
+    const char *dir = getenv("LPQ_MODEL_CACHE");
+    const char *home = getenv("HOME");
+    char *b = buf[slot++ % 4];
+    if (dir && *dir)
+        snprintf(b, sizeof(buf[0]), "%s/%s", dir, file);
+    else
+        snprintf(b, sizeof(buf[0]), "%s/.cache/lpq/models/%s", home ? home : ".", file);
+    return b;
+}
+
+void tu_skip_unless_cached(const char *path, long long size) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        print_message("SKIP: real model cache not present: run scripts/get-test-models (%s)\n", path);
+        skip();
+    }
+    if ((long long)st.st_size != size) {
+        print_message("SKIP: %s is %lld bytes, the lock says %lld: run scripts/get-test-models --check\n",
+                      path, (long long)st.st_size, size);
+        skip();
+    }
+}
+
 int tu_have_shared(void) {
     struct stat st;
     return stat(tu_shared("README.md"), &st) == 0;

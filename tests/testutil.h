@@ -16,6 +16,12 @@
 const char *tu_shared(const char *rel);
 /* true when ../shared exists (tests that need it skip() otherwise). */
 int tu_have_shared(void);
+/* Path of a real model in the optional cache that scripts/get-test-models fills
+ * ($LPQ_MODEL_CACHE, else ~/.cache/lpq/models); static buffer per call slot. */
+const char *tu_model_cache(const char *file);
+/* skip()s, saying why, unless `path` exists with exactly `size` bytes (its size in
+ * scripts/test-models.lock). */
+void tu_skip_unless_cached(const char *path, long long size);
 /* A fresh empty scratch directory for this test process (removed at exit). */
 const char *tu_tmpdir(void);
 /* Path inside tu_tmpdir(); returned string is lpq_malloc'd... no: static rotating buffer. */

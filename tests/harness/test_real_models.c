@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "runtimes/runtime.h"
 
@@ -58,27 +57,13 @@ static const int32_t WIKI_IDS[128] = {
 
 static int setup(void **state) {
     (void)state;
-    const char *dir = getenv("LPQ_MODEL_CACHE");
-    const char *home = getenv("HOME");
-    if (dir && *dir)
-        snprintf(g_model, sizeof g_model, "%s/%s", dir, SMOL_FILE);
-    else
-        snprintf(g_model, sizeof g_model, "%s/.cache/lpq/models/%s", home ? home : ".", SMOL_FILE);
+    snprintf(g_model, sizeof g_model, "%s", tu_model_cache(SMOL_FILE));
     return 0;
 }
 
 /* Loads the model or skips, saying why. */
 static struct lpq_rt_model *load_or_skip(void) {
-    struct stat st;
-    if (stat(g_model, &st) != 0) {
-        print_message("SKIP: real model cache not present: run scripts/get-test-models (%s)\n", g_model);
-        skip();
-    }
-    if ((long long)st.st_size != SMOL_SIZE) {
-        print_message("SKIP: %s is %lld bytes, the lock says %lld: run scripts/get-test-models --check\n",
-                      g_model, (long long)st.st_size, SMOL_SIZE);
-        skip();
-    }
+    tu_skip_unless_cached(g_model, SMOL_SIZE);
     const struct lpq_rt_reg *cpu = NULL;
     struct lpq_err e;
     if (lpq_rt_find("cpu", &cpu, &e) != LPQ_STATUS_OK) {

@@ -26,12 +26,7 @@ static char g_model[1024], g_items[1024];
 
 static int setup(void **state) {
     (void)state;
-    const char *dir = getenv("LPQ_MODEL_CACHE");
-    const char *home = getenv("HOME");
-    if (dir && *dir)
-        snprintf(g_model, sizeof g_model, "%s/%s", dir, SMOL_FILE);
-    else
-        snprintf(g_model, sizeof g_model, "%s/.cache/lpq/models/%s", home ? home : ".", SMOL_FILE);
+    snprintf(g_model, sizeof g_model, "%s", tu_model_cache(SMOL_FILE));
     const char *src = getenv("LPQ_SOURCE_DIR");
     if (src && *src)
         snprintf(g_items, sizeof g_items, "%s/suites/lpq-140.jsonl", src);
@@ -46,15 +41,7 @@ static int setup(void **state) {
 
 static void skip_unless_ready(void) {
     struct stat st;
-    if (stat(g_model, &st) != 0) {
-        print_message("SKIP: real model cache not present: run scripts/get-test-models (%s)\n", g_model);
-        skip();
-    }
-    if ((long long)st.st_size != SMOL_SIZE) {
-        print_message("SKIP: %s is %lld bytes, the lock says %lld: run scripts/get-test-models --check\n",
-                      g_model, (long long)st.st_size, SMOL_SIZE);
-        skip();
-    }
+    tu_skip_unless_cached(g_model, SMOL_SIZE);
     if (!tu_have_shared()) {
         print_message("SKIP: ../shared (WikiText-2 test text) not present\n");
         skip();

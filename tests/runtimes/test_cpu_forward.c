@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "naive-ref.h"
 
 #include "quant/gguf.h"
 #include "runtimes/runtime.h"
@@ -61,16 +62,6 @@ static int64_t argmax(const float *x, int64_t n) {
     for (int64_t i = 1; i < n; i++)
         if (x[i] > x[b]) b = i;
     return b;
-}
-
-static double nmse(const float *a, const float *ref, int64_t n) {
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)a[i] - (double)ref[i];
-        num += d * d;
-        den += (double)ref[i] * (double)ref[i];
-    }
-    return den > 0 ? num / den : num;
 }
 
 /* All-positions logits of `tokens` from an empty cache, in one eval call. */
@@ -363,30 +354,6 @@ static void build_variant(const char *dst, const struct variant *v, float extra[
     assert_int_equal(lpq_gguf_writer_finish(w), LPQ_STATUS_OK);
     lpq_gguf_writer_free(w);
     lpq_gguf_close(g);
-}
-
-static const float *tens(struct lpq_gguf *g, const char *fmt, int il) {
-    char name[96];
-    snprintf(name, sizeof(name), fmt, il);
-    int64_t i = lpq_gguf_find_tensor(g, name);
-    if (i < 0) fail_msg("no tensor %s", name);
-    return lpq_gguf_tensor(g, i)->data;
-}
-
-static void naive_norm(double *y, const double *x, const float *w, int n) {
-    double ss = 0;
-    for (int i = 0; i < n; i++) ss += x[i] * x[i];
-    double sc = 1.0 / sqrt(ss / n + 1e-5);
-    for (int i = 0; i < n; i++) y[i] = x[i] * sc * w[i];
-}
-
-/* W (n_out rows of n_in) @ x (n_in) -> y (n_out) */
-static void naive_mv(double *y, const float *W, const double *x, int n_in, int n_out) {
-    for (int r = 0; r < n_out; r++) {
-        double s = 0;
-        for (int i = 0; i < n_in; i++) s += (double)W[(size_t)r * n_in + i] * x[i];
-        y[r] = s;
-    }
 }
 
 static void naive_rope(double *h, int pos, const struct variant *v) {

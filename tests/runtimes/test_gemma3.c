@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "testutil.h"
+#include "naive-ref.h"
 
 #include "quant/gguf.h"
 #include "quant/types.h"
@@ -113,30 +113,6 @@ static void build_gemma(const char *dst, const struct gvariant *v) {
 
 /* ---- the reference -------------------------------------------------------------------------- */
 
-static const float *tens(struct lpq_gguf *g, const char *fmt, int il) {
-    char name[96];
-    snprintf(name, sizeof(name), fmt, il);
-    int64_t i = lpq_gguf_find_tensor(g, name);
-    if (i < 0) fail_msg("no tensor %s", name);
-    return lpq_gguf_tensor(g, i)->data;
-}
-
-static void naive_norm(double *y, const double *x, const float *w, int n) {
-    double ss = 0;
-    for (int i = 0; i < n; i++) ss += x[i] * x[i];
-    double sc = 1.0 / sqrt(ss / n + 1e-5);
-    for (int i = 0; i < n; i++) y[i] = x[i] * sc * w[i];
-}
-
-/* W (n_out rows of n_in) @ x (n_in) -> y (n_out) */
-static void naive_mv(double *y, const float *W, const double *x, int n_in, int n_out) {
-    for (int r = 0; r < n_out; r++) {
-        double s = 0;
-        for (int i = 0; i < n_in; i++) s += (double)W[(size_t)r * n_in + i] * x[i];
-        y[r] = s;
-    }
-}
-
 static void naive_rope_neox(double *h, int pos, double base) {
     for (int i = 0; i < G_HD / 2; i++) {
         double th = pos * pow(base, -2.0 * i / G_HD), c = cos(th), s = sin(th);
@@ -234,16 +210,6 @@ static void naive_forward(const char *path, const struct gref *v, const int32_t 
             out[t * G_V + i] = (float)(v->softcap > 0 ? v->softcap * tanh(lg[i] / v->softcap) : lg[i]);
     }
     lpq_gguf_close(g);
-}
-
-static double nmse(const float *a, const float *ref, int64_t n) {
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)a[i] - (double)ref[i];
-        num += d * d;
-        den += (double)ref[i] * (double)ref[i];
-    }
-    return den > 0 ? num / den : num;
 }
 
 static struct lpq_rt_model *load_path(const char *path, int n_threads, int64_t n_ctx, int64_t n_batch,
@@ -419,26 +385,12 @@ static const int32_t GREEDY_IDS[15] = { 236743, 236819, 236764, 236743, 236770, 
 
 static int setup(void **state) {
     (void)state;
-    const char *dir = getenv("LPQ_MODEL_CACHE");
-    const char *home = getenv("HOME");
-    if (dir && *dir)
-        snprintf(g_model, sizeof g_model, "%s/%s", dir, GEMMA_FILE);
-    else
-        snprintf(g_model, sizeof g_model, "%s/.cache/lpq/models/%s", home ? home : ".", GEMMA_FILE);
+    snprintf(g_model, sizeof g_model, "%s", tu_model_cache(GEMMA_FILE));
     return 0;
 }
 
 static struct lpq_rt_model *load_or_skip(void) {
-    struct stat sb;
-    if (stat(g_model, &sb) != 0) {
-        print_message("SKIP: real model cache not present: run scripts/get-test-models (%s)\n", g_model);
-        skip();
-    }
-    if ((long long)sb.st_size != GEMMA_SIZE) {
-        print_message("SKIP: %s is %lld bytes, the lock says %lld: run scripts/get-test-models --check\n",
-                      g_model, (long long)sb.st_size, GEMMA_SIZE);
-        skip();
-    }
+    tu_skip_unless_cached(g_model, GEMMA_SIZE);
     struct lpq_err e;
     enum lpq_status st;
     struct lpq_rt_model *m = load_path(g_model, 2, 256, 128, &e, &st);
